@@ -1,0 +1,29 @@
+/*
+ * fileio.h - durable file updates.
+ *
+ * vnb_file_replace() is how every durable state file (the ledger, job
+ * records) is written: into a temporary file in the same directory, fsync,
+ * rename over the old name, fsync of the directory.  A crash at any point
+ * leaves either the old or the new content, never a mix.
+ */
+#ifndef VNB_COMMON_FILEIO_H
+#define VNB_COMMON_FILEIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+
+int vnb_file_replace(int dirfd, const char *name, const void *buf, size_t len,
+		     mode_t mode, vnb_error_t *err);
+
+/* Read a whole file below dirfd (AT_FDCWD for a plain path), at most max
+ * bytes.  Returns a NUL-terminated buffer the caller frees, its length in
+ * *len when len is not NULL; NULL with errno on failure (ENOENT included). */
+char *vnb_file_read(int dirfd, const char *name, size_t max, size_t *len,
+		    vnb_error_t *err);
+
+/* mkdir -p with mode for the directories it creates. */
+int vnb_mkdir_p(const char *path, mode_t mode, vnb_error_t *err);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * pool.h - the vNICs that a node offers a tenant, expanded from the config.
+ */
+#ifndef VNB_POOL_POOL_H
+#define VNB_POOL_POOL_H
+
+#include <stddef.h>
+
+#include "common/error.h"
+#include "conf/conf.h"
+
+struct vnb_pool_vnic {
+	char id[VNB_VNIC_ID_MAX]; /* ledger key: ifname, or "<pf>:vf<N>" */
+	char ifname[VNB_IFNAME_MAX]; /* macvtap: the lower device; sriov: PF */
+	int vf; /* sriov: VF index; macvtap: -1 */
+	int numa; /* NUMA node, -1 unknown */
+	const struct vnb_conf_pool *pool;
+};
+
+/* Expand the tenant's pools (or every pool when it names none) into *out
+ * (caller frees), reading each device's NUMA node below sysfs_fd (-1: do
+ * not read; numa stays -1).  Order: pools and devices as in the config. */
+int vnb_pool_list(const struct vnb_conf *conf, const struct vnb_conf_tenant *t,
+		  int sysfs_fd, struct vnb_pool_vnic **out, size_t *n,
+		  vnb_error_t *err);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * topo.h - where a job's CPUs and a node's vNICs sit (hwloc, sysfs).
+ *
+ * sysfs is always read relative to a root directory fd (normally "/sys"),
+ * so tests replay fixture trees; topologies for tests come from hwloc XML
+ * or a synthetic description.
+ */
+#ifndef VNB_TOPO_TOPO_H
+#define VNB_TOPO_TOPO_H
+
+#include <stddef.h>
+
+#include "common/error.h"
+
+struct vnb_topo;
+
+/* The running machine's topology. */
+struct vnb_topo *vnb_topo_load(vnb_error_t *err);
+/* From an hwloc XML file (tests, or an admin's saved topology). */
+struct vnb_topo *vnb_topo_load_xml(const char *path, vnb_error_t *err);
+/* From an hwloc synthetic description, e.g. "pack:2 numa:1 core:4 pu:1". */
+struct vnb_topo *vnb_topo_load_synthetic(const char *desc, vnb_error_t *err);
+void vnb_topo_destroy(struct vnb_topo *t);
+
+/* The NUMA node of a network interface: <sysfs>/class/net/<ifname>/device/
+ * numa_node.  -1 when unknown (virtual device, no NUMA, value -1); never
+ * an error, since an unknown locality only weakens the choice. */
+int vnb_topo_netdev_numa(int sysfs_fd, const char *ifname);
+
+/* The NUMA node of a PCI device by address "0000:3b:02.1". -1: unknown. */
+int vnb_topo_pci_numa(int sysfs_fd, const char *pciaddr);
+
+/* Order devices by closeness to the job's CPUs (a Linux cpulist such as
+ * "0-3,8").  numa[i] is device i's NUMA node (-1 unknown).  order gets a
+ * permutation of 0..n-1: devices on a NUMA node of the job's CPUs first,
+ * then unknown ones, then the others by hwloc distance when known; stable
+ * within a class.  -1 with EINVAL for a bad cpulist or CPUs that the
+ * topology does not have. */
+int vnb_topo_rank(const struct vnb_topo *t, const char *cpulist,
+		  const int *numa, size_t n, size_t *order, vnb_error_t *err);
+
+/* The NUMA nodes that a cpulist covers, as a cpulist-style string such
+ * as "0-1" (for the job record and, later, the guest NUMA layout). */
+int vnb_topo_cpus_numa(const struct vnb_topo *t, const char *cpulist, char *buf,
+		       size_t len, vnb_error_t *err);
+
+#endif
