@@ -19,7 +19,14 @@ struct vnb_pool_vnic {
 
 /* Expand the tenant's pools (or every pool when it names none) into *out
  * (caller frees), reading each device's NUMA node below sysfs_fd (-1: do
- * not read; numa stays -1).  Order: pools and devices as in the config. */
+ * not read; numa stays -1).  Order: pools and devices as in the config.
+ * t may be NULL: every pool.  An empty result is *out NULL, *n 0.  The
+ * entries point into conf (->pool): free them before conf.
+ * Errors: ENOENT when the tenant's pool is not defined; EINVAL for a
+ * malformed pool (bad interface name, empty or too large VF range) or a
+ * device used twice (the same vNIC in two pools, or a macvtap lower
+ * device that is also a PF or in another pool); ENOMEM.  On failure *out
+ * and *n are left alone. */
 int vnb_pool_list(const struct vnb_conf *conf, const struct vnb_conf_tenant *t,
 		  int sysfs_fd, struct vnb_pool_vnic **out, size_t *n,
 		  vnb_error_t *err);
