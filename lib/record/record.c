@@ -57,13 +57,19 @@ int vnb_record_format(const struct vnb_record *r, char *buf, size_t len)
 		const struct vnb_record_vnic *v = &r->vnics[i];
 		char mac[18], saved[18];
 
-		if (!v->programmed) {
+		vnb_mac_format(v->mac, mac);
+		vnb_mac_format(v->saved.mac, saved);
+		if (!v->programmed && !v->have_saved) {
 			put(&o, "vnic %s %s %d claimed\n", v->id, v->ifname,
 			    v->vf);
 			continue;
 		}
-		vnb_mac_format(v->mac, mac);
-		vnb_mac_format(v->saved.mac, saved);
+		if (!v->programmed) {
+			put(&o, "vnic %s %s %d claimed %s %s\n", v->id,
+			    v->ifname, v->vf, saved,
+			    v->saved.was_up ? "up" : "down");
+			continue;
+		}
 		put(&o, "vnic %s %s %d programmed %s %s %s\n", v->id, v->ifname,
 		    v->vf, mac, saved, v->saved.was_up ? "up" : "down");
 	}
@@ -88,6 +94,18 @@ static int copy_word(char *dst, size_t len, const char *src)
 	return 0;
 }
 
+static int parse_saved(struct vnb_record_vnic *v, const char *mac,
+		       const char *state)
+{
+	if (vnb_mac_parse(mac, v->saved.mac) < 0)
+		return -1;
+	if (strcmp(state, "up") == 0)
+		v->saved.was_up = true;
+	else if (strcmp(state, "down") != 0)
+		return -1;
+	return 0;
+}
+
 static int parse_vnic(struct vnb_record *r, char **w, int nw)
 {
 	struct vnb_record_vnic *v;
@@ -108,14 +126,15 @@ static int parse_vnic(struct vnb_record *r, char **w, int nw)
 		return -1;
 	if (strcmp(w[4], "claimed") == 0 && nw == 5) {
 		v->programmed = false;
+	} else if (strcmp(w[4], "claimed") == 0 && nw == 7) {
+		v->have_saved = true;
+		if (parse_saved(v, w[5], w[6]) < 0)
+			return -1;
 	} else if (strcmp(w[4], "programmed") == 0 && nw == 8) {
 		v->programmed = true;
+		v->have_saved = true;
 		if (vnb_mac_parse(w[5], v->mac) < 0 ||
-		    vnb_mac_parse(w[6], v->saved.mac) < 0)
-			return -1;
-		if (strcmp(w[7], "up") == 0)
-			v->saved.was_up = true;
-		else if (strcmp(w[7], "down") != 0)
+		    parse_saved(v, w[6], w[7]) < 0)
 			return -1;
 	} else {
 		return -1;

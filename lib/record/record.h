@@ -27,6 +27,7 @@ struct vnb_record_vnic {
 	char id[VNB_VNIC_ID_MAX];
 	char ifname[VNB_IFNAME_MAX];
 	int vf; /* -1: not a VF */
+	bool have_saved; /* saved was read before programming began */
 	bool programmed; /* else only claimed */
 	uint8_t mac[6]; /* the job's MAC, when programmed */
 	struct vnb_vnic_saved saved; /* what programming replaced */

@@ -1,0 +1,335 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/spec.h"
+#include "ledger/ledger.h"
+#include "node/node.h"
+#include "pool/pool.h"
+#include "record/record.h"
+
+/* The vNICs the tenant may use here, most preferred first. */
+static int plan(const struct vnb_node *node, const struct vnb_conf_tenant *t,
+		const struct vnb_job *job, struct vnb_pool_vnic **pool,
+		size_t *npool, char (**cand)[VNB_VNIC_ID_MAX], vnb_error_t *err)
+{
+	size_t *order = NULL, i;
+
+	*cand = NULL;
+	if (vnb_pool_list(node->conf, t, node->sysfs_fd, pool, npool, err) < 0)
+		return -1;
+	order = calloc(*npool ? *npool : 1, sizeof(*order));
+	*cand = calloc(*npool ? *npool : 1, sizeof(**cand));
+	if (!order || !*cand) {
+		free(order);
+		return vnb_errprintf(err, "out of memory");
+	}
+	for (i = 0; i < *npool; i++)
+		order[i] = i;
+	if (node->topo && job->cpus[0] && *npool > 0) {
+		int *numa = calloc(*npool, sizeof(*numa));
+
+		if (!numa) {
+			free(order);
+			return vnb_errprintf(err, "out of memory");
+		}
+		for (i = 0; i < *npool; i++)
+			numa[i] = (*pool)[i].numa;
+		if (vnb_topo_rank(node->topo, job->cpus, numa, *npool, order,
+				  err) < 0) {
+			free(numa);
+			free(order);
+			return vnb_errprefix(err, "job %u's CPUs %s",
+					     job->jobid, job->cpus);
+		}
+		free(numa);
+	}
+	for (i = 0; i < *npool; i++)
+		memcpy((*cand)[i], (*pool)[order[i]].id, VNB_VNIC_ID_MAX);
+	free(order);
+	return 0;
+}
+
+static const struct vnb_pool_vnic *pool_find(const struct vnb_pool_vnic *pool,
+					     size_t n, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(pool[i].id, id) == 0)
+			return &pool[i];
+	return NULL;
+}
+
+/* Before touching a link, journal what it is now, so that any teardown,
+ * even after a prolog killed mid-way, can put it back exactly. */
+static int journal_saved(const struct vnb_node *node, const char *state_dir,
+			 struct vnb_record *rec, struct vnb_record_vnic *rv,
+			 vnb_error_t *err)
+{
+	struct vnb_link link;
+
+	if (rv->vf >= 0)
+		return 0; /* a VF: its PF holds the state */
+	if (node->ops->get(node->ops_ctx, rv->ifname, &link, err) < 0)
+		return -1;
+	memcpy(rv->saved.mac, link.mac, 6);
+	rv->saved.was_up = link.up;
+	rv->have_saved = true;
+	return vnb_record_save(state_dir, rec, err);
+}
+
+static int setup_steps(const struct vnb_node *node, const struct vnb_job *job,
+		       const char *spec_text, struct vnb_record *rec,
+		       vnb_error_t *err)
+{
+	const char *state_dir = node->conf->state_dir;
+	const struct vnb_conf_tenant *t;
+	struct vnb_pool_vnic *pool = NULL;
+	char(*cand)[VNB_VNIC_ID_MAX] = NULL;
+	char(*claimed)[VNB_VNIC_ID_MAX] = NULL;
+	struct vnb_spec spec, resolved;
+	size_t npool = 0, i;
+	int rc = -1;
+
+	if (vnb_spec_parse(spec_text, &spec, err) < 0)
+		return -1;
+	t = vnb_conf_tenant_find(node->conf, job->partition, job->account, err);
+	if (!t)
+		return -1;
+	if (vnb_spec_resolve(&spec, t, vnb_conf_tenant_capacity(node->conf, t),
+			     &resolved, err) < 0)
+		return -1;
+	if (job->uid == 0 && !t->allow_root) {
+		errno = EPERM;
+		return vnb_errprintf(err,
+				     "tenant %s does not allow jobs of root "
+				     "(allow_root: false)",
+				     t->name);
+	}
+	if (plan(node, t, job, &pool, &npool, &cand, err) < 0)
+		goto out;
+
+	snprintf(rec->tenant, sizeof(rec->tenant), "%s", t->name);
+	vnb_spec_format(&resolved, rec->spec, sizeof(rec->spec));
+	if (vnb_record_save(state_dir, rec, err) < 0)
+		goto out;
+
+	claimed = calloc(resolved.vnics, sizeof(*claimed));
+	if (!claimed) {
+		vnb_errprintf(err, "out of memory");
+		goto out;
+	}
+	if (vnb_ledger_claim(state_dir, job->jobid,
+			     (const char(*)[VNB_VNIC_ID_MAX])cand, npool,
+			     resolved.vnics, claimed, err) < 0)
+		goto out;
+	for (i = 0; i < resolved.vnics; i++) {
+		const struct vnb_pool_vnic *v =
+		    pool_find(pool, npool, claimed[i]);
+		struct vnb_record_vnic *rv = &rec->vnics[rec->nvnics++];
+
+		memcpy(rv->id, v->id, sizeof(rv->id));
+		memcpy(rv->ifname, v->ifname, sizeof(rv->ifname));
+		rv->vf = v->vf;
+	}
+	if (vnb_record_save(state_dir, rec, err) < 0)
+		goto out;
+
+	for (i = 0; i < rec->nvnics; i++) {
+		struct vnb_record_vnic *rv = &rec->vnics[i];
+		const struct vnb_pool_vnic *v = pool_find(pool, npool, rv->id);
+
+		if (vnb_vnic_mac(job->jobid, job->nodeidx, (uint32_t)i, rv->mac,
+				 err) < 0 ||
+		    journal_saved(node, state_dir, rec, rv, err) < 0 ||
+		    vnb_vnic_program(node->ops, node->ops_ctx, v, rv->mac,
+				     t->vlan, &rv->saved, err) < 0)
+			goto out;
+		rv->programmed = true;
+		if (vnb_record_save(state_dir, rec, err) < 0)
+			goto out;
+	}
+	rec->state = VNB_RECORD_READY;
+	rc = vnb_record_save(state_dir, rec, err);
+out:
+	free(claimed);
+	free(cand);
+	free(pool);
+	return rc;
+}
+
+int vnb_node_setup(const struct vnb_node *node, const struct vnb_job *job,
+		   const char *spec, vnb_error_t *err)
+{
+	struct vnb_record *rec = calloc(1, sizeof(*rec));
+	vnb_error_t undo = {{0}};
+	int saved_errno;
+
+	if (!rec)
+		return vnb_errprintf(err, "out of memory");
+	rec->jobid = job->jobid;
+	rec->uid = job->uid;
+	rec->nodeidx = job->nodeidx;
+	snprintf(rec->node, sizeof(rec->node), "%s", job->node);
+	snprintf(rec->cpus, sizeof(rec->cpus), "%s", job->cpus);
+	if (setup_steps(node, job, spec, rec, err) == 0) {
+		free(rec);
+		return 0;
+	}
+	free(rec);
+	saved_errno = errno;
+	if (vnb_node_teardown(node, job->jobid, &undo) < 0) {
+		size_t len = strlen(err->text);
+
+		snprintf(err->text + len, sizeof(err->text) - len,
+			 "; rolling back failed too: %s", undo.text);
+	}
+	errno = saved_errno;
+	return -1;
+}
+
+/* Scrub one vNIC; saved may be NULL. */
+static int scrub(const struct vnb_node *node, const struct vnb_pool_vnic *pool,
+		 size_t npool, const char *id,
+		 const struct vnb_vnic_saved *saved, vnb_error_t *err)
+{
+	const struct vnb_pool_vnic *v = pool_find(pool, npool, id);
+
+	if (!v) {
+		errno = ENOENT;
+		return vnb_errprintf(err,
+				     "vNIC %s is no longer in any pool of %s; "
+				     "scrub it by hand, then run 'vnbctl "
+				     "release'",
+				     id, node->conf->path);
+	}
+	return vnb_vnic_scrub(node->ops, node->ops_ctx, v, saved, err);
+}
+
+/* Every vNIC of the config, for finding any vNIC a job may hold. */
+static int all_vnics(const struct vnb_node *node, struct vnb_pool_vnic **pool,
+		     size_t *n, vnb_error_t *err)
+{
+	return vnb_pool_list(node->conf, NULL, -1, pool, n, err);
+}
+
+int vnb_node_teardown(const struct vnb_node *node, uint32_t jobid,
+		      vnb_error_t *err)
+{
+	const char *state_dir = node->conf->state_dir;
+	struct vnb_record *rec = calloc(1, sizeof(*rec));
+	struct vnb_pool_vnic *pool = NULL;
+	struct vnb_ledger *snap = NULL;
+	vnb_error_t e = {{0}};
+	size_t npool = 0, i;
+	bool have_rec;
+	int rc = 0;
+
+	if (!rec)
+		return vnb_errprintf(err, "out of memory");
+	have_rec = vnb_record_load(state_dir, jobid, rec, &e) == 0;
+	if (!have_rec && errno != ENOENT)
+		rc = vnb_errprintf(err, "%s (scrubbing without it)", e.text);
+	if (all_vnics(node, &pool, &npool, err) < 0) {
+		free(rec);
+		return -1;
+	}
+	/* Claimed → dirty, so that nothing hands them out while we scrub. */
+	if (vnb_ledger_release(state_dir, jobid, NULL, 0, NULL, err) < 0)
+		goto out_fail;
+	snap = vnb_ledger_read(state_dir, err);
+	if (!snap)
+		goto out_fail;
+	for (i = vnb_ledger_count(snap); i-- > 0;) {
+		const struct vnb_ledger_entry *le = vnb_ledger_at(snap, i);
+		const struct vnb_vnic_saved *saved = NULL;
+		size_t k;
+
+		if (le->jobid != jobid || le->state != VNB_VNIC_DIRTY)
+			continue;
+		for (k = 0; have_rec && k < rec->nvnics; k++)
+			if (strcmp(rec->vnics[k].id, le->vnic) == 0 &&
+			    rec->vnics[k].have_saved)
+				saved = &rec->vnics[k].saved;
+		if (scrub(node, pool, npool, le->vnic, saved, &e) < 0 ||
+		    vnb_ledger_scrubbed(state_dir, le->vnic, jobid, &e) < 0) {
+			rc = vnb_errprintf(err, "job %u: %s", jobid, e.text);
+			continue;
+		}
+	}
+	vnb_ledger_end(snap);
+	snap = NULL;
+	/* A setup that died between programming and claiming is impossible
+	 * (claims come first), but a record may name vNICs the ledger no
+	 * longer shows for this job: those were freed already. */
+	if (rc == 0 && vnb_record_remove(state_dir, jobid, err) < 0)
+		rc = -1;
+	free(pool);
+	free(rec);
+	return rc;
+out_fail:
+	vnb_ledger_end(snap);
+	free(pool);
+	free(rec);
+	return -1;
+}
+
+static bool seen(const uint32_t *ids, size_t n, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+int vnb_node_reconcile(const struct vnb_node *node, vnb_liveness_f alive,
+		       uint32_t except, size_t *cleaned, vnb_error_t *err)
+{
+	uint32_t *ids = NULL, *nids;
+	size_t n = 0, i, done = 0;
+	struct vnb_ledger *snap;
+	int rc = 0;
+
+	if (cleaned)
+		*cleaned = 0;
+	if (vnb_record_list(node->conf->state_dir, &ids, &n, err) < 0)
+		return -1;
+	snap = vnb_ledger_read(node->conf->state_dir, err);
+	if (!snap) {
+		free(ids);
+		return -1;
+	}
+	nids = realloc(ids, (n + vnb_ledger_count(snap) + 1) * sizeof(*ids));
+	if (!nids) {
+		vnb_ledger_end(snap);
+		free(ids);
+		return vnb_errprintf(err, "out of memory");
+	}
+	ids = nids;
+	for (i = 0; i < vnb_ledger_count(snap); i++) {
+		uint32_t j = vnb_ledger_at(snap, i)->jobid;
+
+		if (j && !seen(ids, n, j))
+			ids[n++] = j;
+	}
+	vnb_ledger_end(snap);
+	for (i = 0; i < n; i++) {
+		vnb_error_t e = {{0}};
+
+		if (ids[i] == except || alive(ids[i]) != VNB_JOB_GONE)
+			continue;
+		if (vnb_node_teardown(node, ids[i], &e) < 0) {
+			rc = vnb_errprintf(err, "%s", e.text);
+			continue;
+		}
+		done++;
+	}
+	free(ids);
+	if (cleaned)
+		*cleaned = done;
+	return rc;
+}

@@ -1,0 +1,69 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "node/program.h"
+
+int vnb_program_open(struct vnb_program *p, const char *config_path,
+		     int want_topo, vnb_error_t *err)
+{
+	vnb_error_t e = {{0}};
+
+	memset(p, 0, sizeof(*p));
+	p->node.sysfs_fd = -1;
+	p->conf = vnb_conf_load(
+	    config_path ? config_path : VNB_CONF_DEFAULT_PATH, err);
+	if (!p->conf)
+		return -1;
+	p->nl = vnb_vnic_netlink_open(err);
+	if (!p->nl) {
+		vnb_program_close(p);
+		return -1;
+	}
+	p->node.conf = p->conf;
+	p->node.ops = &vnb_vnic_netlink_ops;
+	p->node.ops_ctx = p->nl;
+	p->node.sysfs_fd = open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (want_topo) {
+		p->topo = vnb_topo_load(&e);
+		if (!p->topo)
+			vnb_log_warn("%s; vNICs are chosen without regard "
+				     "to NUMA",
+				     e.text);
+		p->node.topo = p->topo;
+	}
+	return 0;
+}
+
+void vnb_program_close(struct vnb_program *p)
+{
+	int saved = errno;
+
+	vnb_topo_destroy(p->topo);
+	if (p->nl)
+		vnb_vnic_netlink_close(p->nl);
+	if (p->node.sysfs_fd >= 0)
+		close(p->node.sysfs_fd);
+	vnb_conf_destroy(p->conf);
+	memset(p, 0, sizeof(*p));
+	p->node.sysfs_fd = -1;
+	errno = saved;
+}
+
+const char *vnb_program_spec(const char *value, vnb_error_t *err)
+{
+	static const char prefix[] = "v1:";
+
+	if (strncmp(value, prefix, sizeof(prefix) - 1) != 0) {
+		errno = EINVAL;
+		vnb_errprintf(err,
+			      "SPANK_VNIC_BYPASS='%.64s' is not in the v1 "
+			      "format; are the SPANK plugin and the prolog "
+			      "from the same vnic-bypass release?",
+			      value);
+		return NULL;
+	}
+	return value + sizeof(prefix) - 1;
+}

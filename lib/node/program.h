@@ -1,0 +1,30 @@
+/*
+ * program.h - what vnb-prolog, vnb-epilog and vnbctl share: loading the
+ * config and putting together the real side effects (rtnetlink in this
+ * node's network namespace, /sys, the machine's topology).
+ */
+#ifndef VNB_NODE_PROGRAM_H
+#define VNB_NODE_PROGRAM_H
+
+#include "node/node.h"
+
+struct vnb_program {
+	struct vnb_node node;
+	struct vnb_conf *conf;
+	void *nl;
+	struct vnb_topo *topo;
+};
+
+/* Load config_path (NULL: the default) and open the side effects; with
+ * want_topo, also the topology (a failure to load it only loses the NUMA
+ * preference, and is reported as a warning through warn).  -1 with a
+ * message. */
+int vnb_program_open(struct vnb_program *p, const char *config_path,
+		     int want_topo, vnb_error_t *err);
+void vnb_program_close(struct vnb_program *p);
+
+/* The SPANK_VNIC_BYPASS value without its version prefix; NULL with a
+ * message when it is malformed. */
+const char *vnb_program_spec(const char *value, vnb_error_t *err);
+
+#endif
