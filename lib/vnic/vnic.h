@@ -21,6 +21,12 @@
 int vnb_vnic_mac(uint32_t jobid, uint32_t nodeidx, uint32_t idx, uint8_t mac[6],
 		 vnb_error_t *err);
 
+/* The MAC that scrubbing sets when the saved one is lost: locally
+ * administered unicast, derived from the device name alone (so the same
+ * for every scrub of it), in the job-0 part of the space, which Slurm never
+ * uses, so it never equals a job's MAC. */
+void vnb_vnic_scrub_mac(const char *ifname, uint8_t mac[6]);
+
 struct vnb_link {
 	uint8_t mac[6];
 	bool up;
@@ -38,7 +44,12 @@ struct vnb_vnic_ops {
 		      unsigned vlan, vnb_error_t *err);
 };
 
-/* rtnetlink through libnl-route-3; ctx from vnb_vnic_netlink_open(). */
+/* rtnetlink through libnl-route-3; ctx from vnb_vnic_netlink_open().
+ * Its ops translate libnl's codes into errno (ENODEV: no such interface
+ * in this namespace; EPERM: no CAP_NET_ADMIN; EADDRNOTAVAIL: a MAC the
+ * device refuses; ...) with a message naming the interface.  set_vf is
+ * NULL until the sriov backend lands.  open: NULL with errno (ENOMEM, or
+ * the socket's error); close accepts NULL and keeps errno. */
 extern const struct vnb_vnic_ops vnb_vnic_netlink_ops;
 void *vnb_vnic_netlink_open(vnb_error_t *err);
 void vnb_vnic_netlink_close(void *ctx);
@@ -51,7 +62,12 @@ struct vnb_vnic_saved {
 
 /* Program a vNIC for a job: macvtap sets the lower device's MAC and brings
  * it up (saving what was there); sriov programs the VF from its PF with
- * ENOSYS until that backend lands.  On failure nothing is left changed. */
+ * ENOSYS until that backend lands.  On failure nothing is left changed.
+ * *saved is written only on success.  macvtap ignores vlan for now.  A
+ * driver that refuses a MAC change while up (EBUSY) gets it while down.
+ * Errors: EINVAL (incomplete ops, bad vNIC, NULL or non-unicast mac),
+ * ENOSYS (sriov), else the ops' errno (ENODEV, EPERM, ...).  When undoing
+ * a failed step fails too, the message says the device is left changed. */
 int vnb_vnic_program(const struct vnb_vnic_ops *ops, void *ctx,
 		     const struct vnb_pool_vnic *v, const uint8_t mac[6],
 		     unsigned vlan, struct vnb_vnic_saved *saved,
@@ -59,7 +75,14 @@ int vnb_vnic_program(const struct vnb_vnic_ops *ops, void *ctx,
 
 /* Undo vnb_vnic_program: restore the saved MAC (saved may be NULL when it
  * was lost, then a scrub MAC derived from the device name is set), bring
- * the device down.  Safe to call twice. */
+ * the device down.  Safe to call twice.
+ * The device is brought down first, then its MAC set; a saved MAC that is
+ * not unicast (a damaged record) is treated as lost.  Nothing is changed
+ * when the device is already down with that MAC.  With a VM using the
+ * device in macvtap passthrough, call it after the VM is gone: libvirt
+ * puts back the MAC it found (the job's) when the guest stops.
+ * Errors: as vnb_vnic_program; after a failed step a second call
+ * finishes the job. */
 int vnb_vnic_scrub(const struct vnb_vnic_ops *ops, void *ctx,
 		   const struct vnb_pool_vnic *v,
 		   const struct vnb_vnic_saved *saved, vnb_error_t *err);

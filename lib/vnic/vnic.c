@@ -1,0 +1,163 @@
+/*
+ * vnic.c - programming and scrubbing a vNIC through an ops table.
+ *
+ * macvtap: the lower device gets the job's MAC and is brought up; scrubbing
+ * restores the MAC it had and brings it down.  The kernel calls are the
+ * ops' business; this file only orders them and undoes what it did when a
+ * step fails.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "vnic/vnic.h"
+
+static enum vnb_backend backend_of(const struct vnb_pool_vnic *v)
+{
+	if (v->pool)
+		return v->pool->backend;
+	return v->vf >= 0 ? VNB_BACKEND_SRIOV : VNB_BACKEND_MACVTAP;
+}
+
+static int check_args(const struct vnb_vnic_ops *ops,
+		      const struct vnb_pool_vnic *v, vnb_error_t *err)
+{
+	if (!ops || ops->size < offsetof(struct vnb_vnic_ops, set_vf) ||
+	    !ops->get || !ops->set_mac || !ops->set_up) {
+		errno = EINVAL;
+		return vnb_errprintf(err, "incomplete vNIC ops table");
+	}
+	if (!v || !vnb_name_valid(v->ifname, VNB_IFNAME_MAX - 1)) {
+		errno = EINVAL;
+		return vnb_errprintf(err, "no valid vNIC given");
+	}
+	switch (backend_of(v)) {
+	case VNB_BACKEND_MACVTAP:
+		return 0;
+	case VNB_BACKEND_SRIOV:
+		errno = ENOSYS;
+		return vnb_errprintf(err,
+				     "vNIC %s: the sriov backend is not "
+				     "implemented yet (macvtap works): use a "
+				     "macvtap pool for now",
+				     v->id);
+	default:
+		errno = EINVAL;
+		return vnb_errprintf(err, "vNIC %s: unknown backend %d", v->id,
+				     (int)backend_of(v));
+	}
+}
+
+static bool mac_unicast(const uint8_t mac[6])
+{
+	static const uint8_t zero[6];
+
+	return !(mac[0] & 1) && memcmp(mac, zero, 6) != 0;
+}
+
+/* After a failed step, put the MAC (and the link state, when we took it
+ * down) back.  The first failure's errno and message stay; a failing undo
+ * is added to the message, since the device is then left changed. */
+static void undo(const struct vnb_vnic_ops *ops, void *ctx, const char *ifname,
+		 const struct vnb_link *old, bool went_down, vnb_error_t *err)
+{
+	int saved = errno;
+	vnb_error_t uerr = {""};
+	char first[sizeof(err->text)];
+
+	if (ops->set_mac(ctx, ifname, old->mac, &uerr) == 0 &&
+	    (!went_down || ops->set_up(ctx, ifname, true, &uerr) == 0)) {
+		errno = saved;
+		return;
+	}
+	if (err) {
+		memcpy(first, err->text, sizeof(first));
+		vnb_errprintf(err,
+			      "%s; undoing it failed too, %s is left "
+			      "changed: %s",
+			      first, ifname, uerr.text);
+	}
+	errno = saved;
+}
+
+int vnb_vnic_program(const struct vnb_vnic_ops *ops, void *ctx,
+		     const struct vnb_pool_vnic *v, const uint8_t mac[6],
+		     unsigned vlan, struct vnb_vnic_saved *saved,
+		     vnb_error_t *err)
+{
+	struct vnb_link cur = {{0}, false};
+	bool went_down = false;
+	char buf[18];
+
+	(void)vlan; /* macvtap: the guest side tags (later issue) */
+	if (check_args(ops, v, err) < 0)
+		return -1;
+	if (!mac || !saved) {
+		errno = EINVAL;
+		return vnb_errprintf(err, "vNIC %s: no MAC or save area given",
+				     v->id);
+	}
+	if (!mac_unicast(mac)) {
+		vnb_mac_format(mac, buf);
+		errno = EINVAL;
+		return vnb_errprintf(err,
+				     "vNIC %s: %s is not a unicast MAC "
+				     "address",
+				     v->id, buf);
+	}
+	if (ops->get(ctx, v->ifname, &cur, err) < 0)
+		return -1;
+	if (ops->set_mac(ctx, v->ifname, mac, err) < 0) {
+		if (errno != EBUSY || !cur.up)
+			return -1;
+		/* A driver without live MAC change: change it while down. */
+		if (ops->set_up(ctx, v->ifname, false, err) < 0)
+			return -1;
+		went_down = true;
+		if (ops->set_mac(ctx, v->ifname, mac, err) < 0) {
+			int e = errno;
+
+			if (ops->set_up(ctx, v->ifname, true, NULL) < 0) {
+				errno = e;
+				vnb_errprefix(err,
+					      "%s is left down after a failed "
+					      "MAC change",
+					      v->ifname);
+			}
+			errno = e;
+			return -1;
+		}
+	}
+	if (ops->set_up(ctx, v->ifname, true, err) < 0) {
+		undo(ops, ctx, v->ifname, &cur, went_down, err);
+		return -1;
+	}
+	memcpy(saved->mac, cur.mac, 6);
+	saved->was_up = cur.up;
+	return 0;
+}
+
+int vnb_vnic_scrub(const struct vnb_vnic_ops *ops, void *ctx,
+		   const struct vnb_pool_vnic *v,
+		   const struct vnb_vnic_saved *saved, vnb_error_t *err)
+{
+	struct vnb_link cur = {{0}, false};
+	uint8_t target[6];
+
+	if (check_args(ops, v, err) < 0)
+		return -1;
+	if (saved && mac_unicast(saved->mac))
+		memcpy(target, saved->mac, 6);
+	else
+		vnb_vnic_scrub_mac(v->ifname, target);
+	if (ops->get(ctx, v->ifname, &cur, err) < 0)
+		return -1;
+	if (cur.up && ops->set_up(ctx, v->ifname, false, err) < 0)
+		return -1;
+	if (memcmp(cur.mac, target, 6) != 0 &&
+	    ops->set_mac(ctx, v->ifname, target, err) < 0)
+		return -1;
+	return 0;
+}
