@@ -14,7 +14,10 @@
 
 struct vnb_topo;
 
-/* The running machine's topology. */
+/* The running machine's topology.  The loaders return NULL with errno
+ * (EINVAL for a bad description or file, ENOENT for a missing file, ...)
+ * and a message naming what was given.  destroy accepts NULL and keeps
+ * errno. */
 struct vnb_topo *vnb_topo_load(vnb_error_t *err);
 /* From an hwloc XML file (tests, or an admin's saved topology). */
 struct vnb_topo *vnb_topo_load_xml(const char *path, vnb_error_t *err);
@@ -27,7 +30,10 @@ void vnb_topo_destroy(struct vnb_topo *t);
  * an error, since an unknown locality only weakens the choice. */
 int vnb_topo_netdev_numa(int sysfs_fd, const char *ifname);
 
-/* The NUMA node of a PCI device by address "0000:3b:02.1". -1: unknown. */
+/* The NUMA node of a PCI device by address "0000:3b:02.1". -1: unknown.
+ * Both read a whole non-negative number; anything else is -1, and a name
+ * or address that could leave the directory ("../x") is -1 too.  errno is
+ * kept. */
 int vnb_topo_pci_numa(int sysfs_fd, const char *pciaddr);
 
 /* Order devices by closeness to the job's CPUs (a Linux cpulist such as
@@ -35,12 +41,17 @@ int vnb_topo_pci_numa(int sysfs_fd, const char *pciaddr);
  * permutation of 0..n-1: devices on a NUMA node of the job's CPUs first,
  * then unknown ones, then the others by hwloc distance when known; stable
  * within a class.  -1 with EINVAL for a bad cpulist or CPUs that the
- * topology does not have. */
+ * topology does not have.
+ * A device on a NUMA node the topology lacks counts as unknown; remote
+ * devices are ordered by the smallest latency from any of the job's NUMA
+ * nodes.  A cpulist may end in one newline (as cpuset files do). */
 int vnb_topo_rank(const struct vnb_topo *t, const char *cpulist,
 		  const int *numa, size_t n, size_t *order, vnb_error_t *err);
 
 /* The NUMA nodes that a cpulist covers, as a cpulist-style string such
- * as "0-1" (for the job record and, later, the guest NUMA layout). */
+ * as "0-1" (for the job record and, later, the guest NUMA layout).
+ * EINVAL as for vnb_topo_rank, or for no buffer; ERANGE when buf is too
+ * small (buf is then ""). */
 int vnb_topo_cpus_numa(const struct vnb_topo *t, const char *cpulist, char *buf,
 		       size_t len, vnb_error_t *err);
 

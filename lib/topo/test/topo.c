@@ -179,6 +179,13 @@ static void test_rank_synthetic(void)
 	check_rank(t, "3\n", numa, 6, "0 3 1 4 2 5", "trailing newline");
 	check_rank(t, "0,3", numa, 6, "0 2 3 5 1 4", "single CPUs");
 	check_rank(t, "0", numa, 0, "", "no devices");
+	{
+		char buf[16] = "";
+
+		ok(vnb_topo_cpus_numa(t, "0-3", buf, sizeof(buf), &err) == 0,
+		   "cpus_numa on the synthetic topology: %s", err.text);
+		is_str(buf, "0-1", "pack:2 numa:1 gives two NUMA nodes");
+	}
 
 	static const char *bad[] = {"",	   "4",	 "0-4",	       "a",
 				    "0-",  "-1", "1-0",	       "0,,1",
