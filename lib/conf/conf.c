@@ -122,6 +122,50 @@ static int want(const struct ctx *c, const struct ynode *n, const char *key,
 	return fail(c, n, key, "expected %s, got %s", what[type], type_name(n));
 }
 
+/* Edit distance of a and b, both shorter than 32 characters. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[32], i, j;
+
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j],
+			       best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* The allowed key that name is most likely a typo of, or NULL. */
+static const char *closest(const char *name, const char *const *allowed)
+{
+	const char *best = NULL;
+	size_t i, d, bestd = 3;
+
+	if (strlen(name) >= 32)
+		return NULL;
+	for (i = 0; allowed[i]; i++) {
+		d = distance(name, allowed[i]);
+		if (d < bestd) {
+			bestd = d;
+			best = allowed[i];
+		}
+	}
+	return best;
+}
+
 /* A mapping whose keys are all in allowed (NULL-terminated), each once. */
 static int check_keys(const struct ctx *c, const struct ynode *map,
 		      const char *key, const char *const *allowed)
@@ -146,6 +190,11 @@ static int check_keys(const struct ctx *c, const struct ynode *map,
 		for (j = 0; allowed[j]; j++)
 			if (!strcmp(kn->str, allowed[j]))
 				break;
+		if (!allowed[j] && closest(kn->str, allowed))
+			return fail(c, kn, subkey(k, key, kn->str),
+				    "unknown key (did you mean '%s'?); allowed "
+				    "keys here: %s",
+				    closest(kn->str, allowed), list);
 		if (!allowed[j])
 			return fail(c, kn, subkey(k, key, kn->str),
 				    "unknown key; allowed keys here: %s", list);

@@ -64,7 +64,8 @@ static const struct bad {
      "expected a mapping with the keys node, pools and tenants at the top, "
      "got a string"},
     {"unknown top-level key", POOLS TENANTS "pool: x\n", "11:1: pool",
-     "unknown key; allowed keys here: node, pools, tenants"},
+     "unknown key (did you mean 'pools'?); "
+     "allowed keys here: node, pools, tenants"},
     {"duplicate top-level key", POOLS TENANTS POOLS, "11:1: pools",
      "duplicate key (first at line 1); give each key once"},
     {"key that is a list", "? [a]\n: b\n", "1:3",
@@ -85,7 +86,8 @@ static const struct bad {
      "expected a mapping, got an empty value"},
     {"unknown node key", "node:\n  statedir: /x\n" POOLS TENANTS,
      "2:3: node.statedir",
-     "unknown key; allowed keys here: state_dir, run_dir, libvirt_uri, "
+     "unknown key (did you mean 'state_dir'?); "
+     "allowed keys here: state_dir, run_dir, libvirt_uri, "
      "boot_timeout"},
     {"relative state_dir", "node: {state_dir: var/lib}\n" POOLS TENANTS,
      "1:19: node.state_dir",
@@ -111,7 +113,8 @@ static const struct bad {
     {"unknown pool key",
      "pools:\n  - name: p\n    backend: macvtap\n    device: [d0]\n" TENANTS,
      "4:5: pools[0].device",
-     "unknown key; allowed keys here: name, backend, devices, pf, vfs"},
+     "unknown key (did you mean 'devices'?); "
+     "allowed keys here: name, backend, devices, pf, vfs"},
     {"pool without name",
      "pools:\n  - backend: macvtap\n    devices: [d0]\n" TENANTS,
      "2:5: pools[0].name", "missing; give the pool a name"},
@@ -189,7 +192,8 @@ static const struct bad {
      "expected a mapping, got a list"},
     {"unknown tenant key", POOLS "tenants:\n" TENANT("t", "p1") "    vlna: 5\n",
      "9:5: tenants[0].vlna",
-     "unknown key; allowed keys here: name, partitions, accounts, vlan, "
+     "unknown key (did you mean 'vlan'?); "
+     "allowed keys here: name, partitions, accounts, vlan, "
      "pool, images, vm, vnics, queues, providers, allow_root"},
     {"duplicate key in a tenant",
      POOLS "tenants:\n" TENANT("t", "p1") "    name: u\n",
