@@ -99,13 +99,21 @@ static const char *itemkey(char *buf, const char *parent, size_t i)
 	return buf;
 }
 
-static const char *type_name(const struct ynode *n)
+/* What a node is, for "expected X, got Y": a kind, or a scalar's text. */
+#define DESCRIBE_MAX (SHOW_MAX + 2)
+static const char *describe(const struct ynode *n, char buf[DESCRIBE_MAX])
 {
+	char shown[SHOW_MAX];
+
 	if (n->type == YNODE_MAP)
 		return "a mapping";
 	if (n->type == YNODE_SEQ)
 		return "a list";
-	return ytree_is_null(n) ? "an empty value" : "a string";
+	if (ytree_is_null(n))
+		return "an empty value";
+	snprintf(buf, DESCRIBE_MAX, "'%s'",
+		 ytree_show(n->str, shown, sizeof(shown)));
+	return buf;
 }
 
 static int want(const struct ctx *c, const struct ynode *n, const char *key,
@@ -116,10 +124,18 @@ static int want(const struct ctx *c, const struct ynode *n, const char *key,
 	    [YNODE_SEQ] = "a list",
 	    [YNODE_MAP] = "a mapping",
 	};
+	char d[DESCRIBE_MAX], shown[SHOW_MAX];
 
 	if (n->type == type && !(type == YNODE_SCALAR && ytree_is_null(n)))
 		return 0;
-	return fail(c, n, key, "expected %s, got %s", what[type], type_name(n));
+	if (type == YNODE_SEQ && n->type == YNODE_SCALAR && !ytree_is_null(n))
+		return fail(c, n, key,
+			    "expected a list, got %s; write a list even for "
+			    "one item: [%s]",
+			    describe(n, d),
+			    ytree_show(n->str, shown, SHOW_MAX));
+	return fail(c, n, key, "expected %s, got %s", what[type],
+		    describe(n, d));
 }
 
 /* Edit distance of a and b, both shorter than 32 characters. */
@@ -170,7 +186,7 @@ static const char *closest(const char *name, const char *const *allowed)
 static int check_keys(const struct ctx *c, const struct ynode *map,
 		      const char *key, const char *const *allowed)
 {
-	char list[256] = "", k[KEY_MAX];
+	char list[256] = "", k[KEY_MAX], d[DESCRIBE_MAX];
 	size_t i, j;
 
 	if (want(c, map, key, YNODE_MAP) < 0)
@@ -186,7 +202,7 @@ static int check_keys(const struct ctx *c, const struct ynode *map,
 			return fail(c, kn, key,
 				    "a key must be a plain word, not %s; "
 				    "allowed keys: %s",
-				    type_name(kn), list);
+				    describe(kn, d), list);
 		for (j = 0; allowed[j]; j++)
 			if (!strcmp(kn->str, allowed[j]))
 				break;
@@ -227,9 +243,11 @@ static const struct ynode *need(const struct ctx *c, const struct ynode *map,
 static int get_str(const struct ctx *c, const struct ynode *n, const char *key,
 		   size_t max, const char **out)
 {
+	char d[DESCRIBE_MAX];
+
 	if (n->type != YNODE_SCALAR || ytree_is_null(n))
 		return fail(c, n, key, "expected a string, got %s",
-			    type_name(n));
+			    describe(n, d));
 	if (strlen(n->str) >= max)
 		return fail(c, n, key, "too long; at most %zu characters",
 			    max - 1);
@@ -242,7 +260,7 @@ static int get_uint(const struct ctx *c, const struct ynode *n, const char *key,
 		    unsigned min, unsigned max, const char *range,
 		    unsigned *out)
 {
-	char shown[SHOW_MAX], dflt[48];
+	char shown[SHOW_MAX], dflt[48], d[DESCRIBE_MAX];
 	uint64_t v;
 
 	if (!range) {
@@ -251,7 +269,7 @@ static int get_uint(const struct ctx *c, const struct ynode *n, const char *key,
 	}
 	if (n->type != YNODE_SCALAR || ytree_is_null(n))
 		return fail(c, n, key, "expected an integer (%s), got %s",
-			    range, type_name(n));
+			    range, describe(n, d));
 	ytree_show(n->str, shown, sizeof(shown));
 	if (!n->plain)
 		return fail(c, n, key,
@@ -277,7 +295,7 @@ static int get_uint(const struct ctx *c, const struct ynode *n, const char *key,
 static int get_bool(const struct ctx *c, const struct ynode *n, const char *key,
 		    bool *out)
 {
-	char shown[SHOW_MAX];
+	char d[DESCRIBE_MAX];
 
 	if (n->type == YNODE_SCALAR && n->plain && !strcmp(n->str, "true")) {
 		*out = true;
@@ -287,13 +305,8 @@ static int get_bool(const struct ctx *c, const struct ynode *n, const char *key,
 		*out = false;
 		return 0;
 	}
-	if (n->type != YNODE_SCALAR || ytree_is_null(n))
-		return fail(c, n, key,
-			    "expected a boolean (true or false), "
-			    "got %s",
-			    type_name(n));
-	return fail(c, n, key, "expected a boolean (true or false), got '%s'",
-		    ytree_show(n->str, shown, sizeof(shown)));
+	return fail(c, n, key, "expected a boolean (true or false), got %s",
+		    describe(n, d));
 }
 
 /* A name of 1..size-1 characters that vnb_name_valid() accepts. */
@@ -531,7 +544,7 @@ static int parse_devices(const struct ctx *c, const struct ynode *n,
 static int parse_vfs(const struct ctx *c, const struct ynode *n,
 		     const char *key, struct vnb_conf_pool *p)
 {
-	char buf[SHOW_MAX], shown[SHOW_MAX];
+	char buf[SHOW_MAX], shown[SHOW_MAX], d[DESCRIBE_MAX];
 	const char *dash;
 	uint64_t a, b;
 
@@ -539,7 +552,7 @@ static int parse_vfs(const struct ctx *c, const struct ynode *n,
 		return fail(c, n, key,
 			    "expected a VF range 'A-B' or one VF index "
 			    "(0-255), got %s",
-			    type_name(n));
+			    describe(n, d));
 	ytree_show(n->str, shown, sizeof(shown));
 	dash = strchr(n->str, '-');
 	if (strlen(n->str) >= sizeof(buf))
@@ -959,6 +972,7 @@ static int parse_root(struct ctx *c, const struct ynode *root)
 {
 	static const char *const keys[] = {"node", "pools", "tenants", NULL};
 	struct vnb_conf *conf = c->conf;
+	char d[DESCRIBE_MAX];
 	const struct ynode *v;
 	size_t i;
 
@@ -974,7 +988,7 @@ static int parse_root(struct ctx *c, const struct ynode *root)
 		return fail(c, root, NULL,
 			    "expected a mapping with the keys node, pools and "
 			    "tenants at the top, got %s",
-			    type_name(root));
+			    describe(root, d));
 	if (check_keys(c, root, "", keys) < 0)
 		return -1;
 	if ((v = ytree_get(root, "node")) && parse_node(c, v) < 0)
