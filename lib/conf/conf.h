@@ -78,8 +78,10 @@ struct vnb_conf_tenant {
 	unsigned vm_memory_mb; /* VM memory; default 1024 */
 	unsigned vm_vcpus; /* 0: one per job CPU on the node */
 	bool vm_hugepages;
+	/* default 1, 1; a max not given is the default given */
 	unsigned vnics_default, vnics_max; /* default 1, 1 */
 	unsigned queues_default, queues_max; /* per vNIC; default 1, 1 */
+	/* the AUTO bit is always set; every bit when the file lists none */
 	unsigned providers; /* bit mask of allowed (1u << vnb_provider) */
 	bool allow_root; /* may jobs of uid 0 run in the VM */
 	int line;
@@ -98,10 +100,13 @@ struct vnb_conf {
 };
 
 /* Load and validate a file.  NULL with errno (ENOENT, EACCES, EINVAL for
- * a bad file) and a message with file:line:column in err. */
+ * a bad file) and a message with file:line:column in err.  path NULL means
+ * VNB_CONF_DEFAULT_PATH.  The caller frees the result with
+ * vnb_conf_destroy(). */
 struct vnb_conf *vnb_conf_load(const char *path, vnb_error_t *err);
 
-/* The same from a buffer; name is what the messages call it. */
+/* The same from a buffer; name is what the messages call it (and what
+ * conf->path holds). */
 struct vnb_conf *vnb_conf_parse(const char *buf, size_t len, const char *name,
 				vnb_error_t *err);
 
@@ -118,6 +123,7 @@ const struct vnb_conf_tenant *vnb_conf_tenant_find(const struct vnb_conf *conf,
 						   const char *account,
 						   vnb_error_t *err);
 
+/* NULL with errno ENOENT when no pool has that name. */
 const struct vnb_conf_pool *vnb_conf_pool_find(const struct vnb_conf *conf,
 					       const char *name);
 

@@ -7,8 +7,8 @@
  *
  * Every field is optional and may appear once.  Parsing is pure; resolving
  * fills the tenant's defaults and checks the tenant's limits.  The
- * normalized form (vnb_spec_format) always lists all four fields in that
- * order, and parses back to the same spec.
+ * normalized form (vnb_spec_format) lists the fields in that order, all
+ * four once the spec is resolved, and parses back to the same spec.
  */
 #ifndef VNB_CONF_SPEC_H
 #define VNB_CONF_SPEC_H
@@ -41,7 +41,8 @@ int vnb_spec_resolve(const struct vnb_spec *in, const struct vnb_conf_tenant *t,
 		     size_t capacity, struct vnb_spec *out, vnb_error_t *err);
 
 /* "vnics=1,queues=1,image=NAME,provider=auto"; fields not given are left
- * out.  Returns the length, or -1 with ENOSPC when buf is too small. */
+ * out.  Returns the length, or -1 with ENOSPC when buf is too small (or
+ * EINVAL when spec holds a value that vnb_spec_parse would refuse). */
 int vnb_spec_format(const struct vnb_spec *spec, char *buf, size_t len);
 
 #endif
