@@ -293,6 +293,53 @@ static void test_resolve_more(void)
 	       "resolve in place: normalized");
 }
 
+/* parse(format(x)) == x over many generated specs, and parse never
+ * accepts a text that format would not write back the same way. */
+static void test_roundtrip(void)
+{
+	static const char *const names[] = {"", "a", "debian12", "x.y_z-1"};
+	static const char *const junk[] = {"vnics=",   "queues=0",
+					   ",",	       "=",
+					   "image=",   "provider=xdp",
+					   "vnics=64", "queues=9",
+					   "image=a",  "x"};
+	unsigned seed = 12345, i, failed = 0;
+
+	for (i = 0; i < 4000; i++) {
+		struct vnb_spec in = {0}, out;
+		char buf[VNB_SPEC_MAX], text[64] = "";
+		unsigned j, n;
+
+		seed = seed * 1103515245 + 12345;
+		in.vnics = (seed >> 8) % 65;
+		in.queues = (seed >> 16) % 65;
+		strcpy(in.image, names[(seed >> 4) % 4]);
+		in.provider_set = (seed >> 24) & 1;
+		in.provider =
+		    in.provider_set ? (seed >> 25) % VNB_PROVIDER_COUNT : 0;
+		if (vnb_spec_format(&in, buf, sizeof(buf)) < 0 ||
+		    vnb_spec_parse(buf, &out, NULL) < 0 || !same(&in, &out)) {
+			failed++;
+			diag("round trip of '%s' failed", buf);
+		}
+		/* random concatenations of fragments */
+		n = (seed >> 12) % 4;
+		for (j = 0; j < n; j++) {
+			seed = seed * 1103515245 + 12345;
+			if (j)
+				strcat(text, ",");
+			strcat(text, junk[(seed >> 16) % VNB_ARRAY_SIZE(junk)]);
+		}
+		if (vnb_spec_parse(text, &out, NULL) == 0 &&
+		    (vnb_spec_format(&out, buf, sizeof(buf)) < 0 ||
+		     vnb_spec_parse(buf, &in, NULL) < 0 || !same(&in, &out))) {
+			failed++;
+			diag("'%s' parsed but does not round-trip", text);
+		}
+	}
+	is_int(failed, 0, "4000 generated specs round-trip");
+}
+
 int main(void)
 {
 	test_bad();
@@ -300,5 +347,6 @@ int main(void)
 	test_format();
 	test_resolve();
 	test_resolve_more();
+	test_roundtrip();
 	return done_testing();
 }
