@@ -245,11 +245,34 @@ static bool field(const char *p, const char *end, char *out, size_t size)
 	return true;
 }
 
+/* A decimal number [p, end) in [min, max]: digits only, no sign, no
+ * space.  vnb_parse_u64 would need a copy and strtoull's locale; this runs
+ * for every line of every transaction. */
+static bool parse_dec(const char *p, const char *end, uint64_t min,
+		      uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (p == end || end - p > 20)
+		return false;
+	for (; p < end; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (d > 9 || v > (max - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	if (v < min)
+		return false;
+	*out = v;
+	return true;
+}
+
 static int parse_entry(struct vnb_ledger *l, const char *p, const char *end,
 		       unsigned line, vnb_error_t *err)
 {
 	const char *f[4], *fend[4];
-	char id[VNB_VNIC_ID_MAX], state[16], job[16], since[24];
+	char id[VNB_VNIC_ID_MAX], state[16];
 	uint64_t jobid, t;
 	struct slot *s;
 	size_t nf = 0;
@@ -290,8 +313,7 @@ static int parse_entry(struct vnb_ledger *l, const char *p, const char *end,
 				     l->path, line, id, (int)(fend[1] - f[1]),
 				     f[1]);
 	}
-	if (!field(f[2], fend[2], job, sizeof(job)) ||
-	    vnb_parse_u64(job, 1, UINT32_MAX, &jobid) < 0) {
+	if (!parse_dec(f[2], fend[2], 1, UINT32_MAX, &jobid)) {
 		errno = EINVAL;
 		return vnb_errprintf(err,
 				     "%s:%u: vNIC %s: job id '%.*s' is not a "
@@ -299,8 +321,7 @@ static int parse_entry(struct vnb_ledger *l, const char *p, const char *end,
 				     l->path, line, id, (int)(fend[2] - f[2]),
 				     f[2], UINT32_MAX);
 	}
-	if (!field(f[3], fend[3], since, sizeof(since)) ||
-	    vnb_parse_u64(since, 0, TIME_T_MAX, &t) < 0) {
+	if (!parse_dec(f[3], fend[3], 0, TIME_T_MAX, &t)) {
 		errno = EINVAL;
 		return vnb_errprintf(err,
 				     "%s:%u: vNIC %s: time '%.*s' is not a "

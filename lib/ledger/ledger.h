@@ -109,7 +109,8 @@ int vnb_ledger_set(struct vnb_ledger *l, const char *vnic,
  * gets the same vNICs back, first.
  * The exact EBUSY message: "only K of the N vNICs of this node are free for
  * job J (M claimed by other jobs, D dirty awaiting scrub)", N being
- * ncandidates and K counting the job's own claims.  -1 with errno EINVAL
+ * ncandidates and K counting the job's own claims.  A job holding more of
+ * the candidates than n gets the first n; the others stay claimed.  -1 with errno EINVAL
  * and a message, before the disk is touched, for jobid 0, n 0,
  * n > ncandidates, ncandidates > VNB_LEDGER_MAX, an invalid id or an id
  * listed twice.  claimed is written only on success, each name padded with

@@ -494,6 +494,36 @@ static void test_leftovers(void)
 	is_int(testdir_count(dir, "job.4711"), 1, "and nothing else");
 }
 
+static void test_bounds(void)
+{
+	static char many[VNB_LEDGER_MAX + 1][VNB_VNIC_ID_MAX];
+	char got[1][VNB_VNIC_ID_MAX];
+	vnb_error_t err = {{0}};
+	struct vnb_ledger *l;
+	int i, rc = 0;
+
+	fresh();
+	testdir_ids(many, VNB_LEDGER_MAX + 1, "v1");
+	l = vnb_ledger_begin(dir, &err);
+	for (i = 0; i < VNB_LEDGER_MAX && rc == 0; i++)
+		rc = vnb_ledger_set(l, many[i], VNB_VNIC_DIRTY, 1);
+	ok(rc == 0 && vnb_ledger_count(l) == VNB_LEDGER_MAX,
+	   "a ledger holds VNB_LEDGER_MAX entries");
+	ok(vnb_ledger_set(l, "w", VNB_VNIC_CLAIMED, 1) < 0 && errno == ENOSPC,
+	   "one more is ENOSPC");
+	ok(vnb_ledger_commit(l, &err) == 0, "the full ledger commits");
+	vnb_ledger_end(l);
+	l = vnb_ledger_read(dir, &err);
+	ok(l && vnb_ledger_count(l) == VNB_LEDGER_MAX, "and loads: %s",
+	   err.text);
+	vnb_ledger_end(l);
+	ok(vnb_ledger_claim(dir, 2, (const char(*)[VNB_VNIC_ID_MAX])many,
+			    VNB_LEDGER_MAX + 1, 1, got, &err) < 0 &&
+	       errno == EINVAL,
+	   "more candidates than a ledger holds: EINVAL");
+	like(err.text, "more than the", "the message says why");
+}
+
 int main(void)
 {
 	umask(022);
@@ -504,6 +534,7 @@ int main(void)
 	test_claim_einval();
 	test_corrupt();
 	test_leftovers();
+	test_bounds();
 	testdir_remove(dir);
 	return done_testing();
 }
