@@ -15,6 +15,14 @@
  *
  * The lock is held only for the short transaction, never while a VM boots.
  *
+ * Group commit: claim, release and scrubbed post themselves on a board,
+ * <state_dir>/ledger.board (0600, shared memory), and whichever process
+ * gets the lock applies every request posted meanwhile, exactly as each
+ * would have, in one commit, and hands each its result.  With N racing
+ * prologs that is one durable write for many, instead of N in a row.
+ * Without a usable board a transaction runs alone; the outcome is the
+ * same.
+ *
  * The file is text, one line per vNIC that is not free:
  *   # vnic-bypass ledger v1
  *   # vnic state jobid since
@@ -133,7 +141,9 @@ int vnb_ledger_release(const char *state_dir, uint32_t jobid,
 
 /* A dirty vNIC of jobid was scrubbed: it becomes free.  -1 with errno
  * ESTALE when the vNIC is no longer dirty for that job (someone else
- * already freed it), EINVAL for jobid 0 or an invalid id. */
+ * already freed it; also, rarely, when the process that committed this
+ * very call for us was killed before it could tell us), EINVAL for jobid 0
+ * or an invalid id. */
 int vnb_ledger_scrubbed(const char *state_dir, const char *vnic, uint32_t jobid,
 			vnb_error_t *err);
 

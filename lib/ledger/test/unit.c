@@ -494,6 +494,39 @@ static void test_leftovers(void)
 	is_int(testdir_count(dir, "job.4711"), 1, "and nothing else");
 }
 
+/* The board (group commit) is an optimisation: a board that is not ours
+ * must not stop a transaction, nor be changed. */
+static void test_board_fallback(void)
+{
+	char cand[2][VNB_VNIC_ID_MAX] = {"eth0", "eth1"};
+	char got[2][VNB_VNIC_ID_MAX];
+	vnb_error_t err = {{0}};
+	size_t count = 0;
+
+	fresh();
+	testdir_put(dir, "ledger.board", "not a board\n");
+	ok(vnb_ledger_claim(dir, 3, (const char(*)[VNB_VNIC_ID_MAX])cand, 2, 2,
+			    got, &err) == 0 &&
+	       strcmp(got[1], "eth1") == 0,
+	   "claim works beside a foreign board: %s", err.text);
+	ok(vnb_ledger_release(dir, 3, NULL, 0, &count, &err) == 0 && count == 2,
+	   "release too");
+	ok(vnb_ledger_scrubbed(dir, "eth0", 3, &err) == 0 &&
+	       vnb_ledger_scrubbed(dir, "eth1", 3, &err) == 0,
+	   "scrubbed too");
+	is_str(testdir_slurp(dir, "ledger.board"), "not a board\n",
+	       "the foreign board is left alone");
+	fresh();
+	ok(vnb_ledger_claim(dir, 4, (const char(*)[VNB_VNIC_ID_MAX])cand, 2, 1,
+			    got, &err) == 0,
+	   "a claim makes a board");
+	ok(testdir_inode(dir, "ledger.board") != 0, "which is there");
+	ok(vnb_ledger_claim(dir, 4, (const char(*)[VNB_VNIC_ID_MAX])cand, 2, 1,
+			    got, &err) == 0 &&
+	       strcmp(got[0], "eth0") == 0,
+	   "and serves the next one");
+}
+
 static void test_bounds(void)
 {
 	static char many[VNB_LEDGER_MAX + 1][VNB_VNIC_ID_MAX];
@@ -534,6 +567,7 @@ int main(void)
 	test_claim_einval();
 	test_corrupt();
 	test_leftovers();
+	test_board_fallback();
 	test_bounds();
 	testdir_remove(dir);
 	return done_testing();
