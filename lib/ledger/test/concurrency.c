@@ -11,7 +11,6 @@
  * end every vNIC must be free again: none was lost.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,30 +29,11 @@
 
 struct shared {
 	atomic_uint owner[POOL];
-	atomic_ulong violations;
 	atomic_ulong claims, busy, reruns, errors;
-	atomic_int msg_taken;
-	char msg[512];
 };
 
 static struct shared *sh;
 static char dir[256];
-
-static void violation(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static void violation(const char *fmt, ...)
-{
-	int expected = 0;
-	va_list ap;
-
-	atomic_fetch_add(&sh->violations, 1);
-	if (atomic_compare_exchange_strong(&sh->msg_taken, &expected, 1)) {
-		va_start(ap, fmt);
-		vsnprintf(sh->msg, sizeof(sh->msg), fmt, ap);
-		va_end(ap);
-	}
-}
 
 static int index_of(const char *vnic)
 {
@@ -88,8 +68,8 @@ static void round_(unsigned p, unsigned r)
 			return;
 		}
 		atomic_fetch_add(&sh->errors, 1);
-		violation("job %u: claim failed (%s): %s", job, strerror(errno),
-			  err.text);
+		testdir_violation("job %u: claim failed (%s): %s", job,
+				  strerror(errno), err.text);
 		return;
 	}
 	atomic_fetch_add(&sh->claims, 1);
@@ -98,14 +78,15 @@ static void round_(unsigned p, unsigned r)
 		unsigned expected = 0;
 
 		if (k < 0) {
-			violation("job %u: claim returned unknown vNIC %s", job,
-				  got[i]);
+			testdir_violation(
+			    "job %u: claim returned unknown vNIC %s", job,
+			    got[i]);
 			continue;
 		}
 		if (!atomic_compare_exchange_strong(&sh->owner[k], &expected,
 						    job))
-			violation("job %u got %s, which job %u holds", job,
-				  got[i], expected);
+			testdir_violation("job %u got %s, which job %u holds",
+					  job, got[i], expected);
 	}
 	/* the ledger agrees with what we hold */
 	l = vnb_ledger_read(dir, &err);
@@ -113,11 +94,11 @@ static void round_(unsigned p, unsigned r)
 		const struct vnb_ledger_entry *e = vnb_ledger_find(l, got[i]);
 
 		if (!e || e->state != VNB_VNIC_CLAIMED || e->jobid != job)
-			violation("job %u: ledger has %s as job %u", job,
-				  got[i], e ? e->jobid : 0);
+			testdir_violation("job %u: ledger has %s as job %u",
+					  job, got[i], e ? e->jobid : 0);
 	}
 	if (!l)
-		violation("job %u: read failed: %s", job, err.text);
+		testdir_violation("job %u: read failed: %s", job, err.text);
 	vnb_ledger_end(l);
 	/* sometimes the prolog runs twice: same vNICs, same order */
 	if (rand() % 8 == 0) {
@@ -126,8 +107,8 @@ static void round_(unsigned p, unsigned r)
 				     (const char(*)[VNB_VNIC_ID_MAX])cand, POOL,
 				     n, again, &err) < 0 ||
 		    memcmp(again, got, n * sizeof(got[0])) != 0) /* 0-filled */
-			violation("job %u: rerun of claim differs: %s", job,
-				  err.text);
+			testdir_violation("job %u: rerun of claim differs: %s",
+					  job, err.text);
 	}
 	if (rand() % 2)
 		usleep((useconds_t)(rand() % 200));
@@ -137,32 +118,30 @@ static void round_(unsigned p, unsigned r)
 
 		if (k >= 0 && !atomic_compare_exchange_strong(&sh->owner[k],
 							      &expected, 0))
-			violation("job %u: %s was taken by job %u meanwhile",
-				  job, got[i], expected);
+			testdir_violation(
+			    "job %u: %s was taken by job %u meanwhile", job,
+			    got[i], expected);
 	}
 	if (vnb_ledger_release(dir, job, rel, POOL, &count, &err) < 0 ||
 	    count != n)
-		violation("job %u: release gave %zu vNICs: %s", job, count,
-			  err.text);
+		testdir_violation("job %u: release gave %zu vNICs: %s", job,
+				  count, err.text);
 	for (i = 0; i < count && i < POOL; i++)
 		if (vnb_ledger_scrubbed(dir, rel[i], job, &err) < 0)
-			violation("job %u: scrubbed %s failed: %s", job, rel[i],
-				  err.text);
+			testdir_violation("job %u: scrubbed %s failed: %s", job,
+					  rel[i], err.text);
 }
 
 int main(void)
 {
-	unsigned rounds = testdir_slow() ? 40 : 1000;
+	unsigned rounds = testdir_slow() ? 100 : 1000;
 	vnb_error_t err = {{0}};
 	struct vnb_ledger *l;
 	unsigned p, r, lost = 0;
 	int i, bad = 0;
 
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED)
-		bail_out("mmap: %s", strerror(errno));
-	memset(sh, 0, sizeof(*sh));
+	sh = testdir_shared(sizeof(*sh));
+	testdir_violations_init();
 	testdir_make(dir, sizeof(dir), "race");
 	for (p = 0; p < PROCS; p++) {
 		pid_t pid = fork();
@@ -193,10 +172,10 @@ int main(void)
 	is_int((long long)atomic_load(&sh->errors), 0,
 	       "no claim failed otherwise");
 	ok(atomic_load(&sh->claims) > 0, "some claims succeeded");
-	if (!is_int((long long)atomic_load(&sh->violations), 0,
+	if (!is_int((long long)testdir_violations(), 0,
 		    "no vNIC was ever held by two jobs, ledger and holders "
 		    "agreed"))
-		diag("first violation: %s", sh->msg);
+		diag("first violation: %s", testdir_violation_first());
 	for (i = 0; i < POOL; i++)
 		if (atomic_load(&sh->owner[i]) != 0)
 			lost++;

@@ -102,10 +102,7 @@ int main(void)
 	char firsterr[600] = "";
 	struct vnb_ledger *l;
 
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED)
-		bail_out("mmap: %s", strerror(errno));
+	sh = testdir_shared(sizeof(*sh));
 	atomic_store(&sh->committed, -1);
 	atomic_store(&sh->writing, -1);
 	testdir_make(dir, sizeof(dir), "crash");

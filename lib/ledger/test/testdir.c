@@ -1,9 +1,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,4 +108,49 @@ void testdir_ids(char (*ids)[VNB_VNIC_ID_MAX], int n, const char *prefix)
 
 	for (i = 0; i < n; i++)
 		snprintf(ids[i], VNB_VNIC_ID_MAX, "%s%d", prefix, i);
+}
+
+static struct violations {
+	atomic_ulong count;
+	atomic_int taken;
+	char first[512];
+} * vio;
+
+void *testdir_shared(unsigned long size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		bail_out("mmap: %s", strerror(errno));
+	memset(p, 0, size);
+	return p;
+}
+
+void testdir_violations_init(void)
+{
+	vio = testdir_shared(sizeof(*vio));
+}
+
+void testdir_violation(const char *fmt, ...)
+{
+	int expected = 0;
+	va_list ap;
+
+	atomic_fetch_add(&vio->count, 1);
+	if (atomic_compare_exchange_strong(&vio->taken, &expected, 1)) {
+		va_start(ap, fmt);
+		vsnprintf(vio->first, sizeof(vio->first), fmt, ap);
+		va_end(ap);
+	}
+}
+
+unsigned long testdir_violations(void)
+{
+	return atomic_load(&vio->count);
+}
+
+const char *testdir_violation_first(void)
+{
+	return vio->first;
 }

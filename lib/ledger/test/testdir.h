@@ -34,4 +34,16 @@ bool testdir_slow(void);
 /* "v<i>" style ids into an array of VNB_VNIC_ID_MAX strings. */
 void testdir_ids(char (*ids)[VNB_VNIC_ID_MAX], int n, const char *prefix);
 
+/* size zeroed bytes of memory shared with the children forked later. */
+void *testdir_shared(unsigned long size);
+
+/* Violations of an invariant seen by any process of a test: counted in
+ * shared memory (set up by testdir_violations_init() before forking),
+ * with the first message kept. */
+void testdir_violations_init(void);
+void testdir_violation(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+unsigned long testdir_violations(void);
+const char *testdir_violation_first(void);
+
 #endif
