@@ -253,8 +253,10 @@ int vnb_node_teardown(const struct vnb_node *node, uint32_t jobid,
 			if (strcmp(rec->vnics[k].id, le->vnic) == 0 &&
 			    rec->vnics[k].have_saved)
 				saved = &rec->vnics[k].saved;
+		/* ESTALE: someone else already freed it; that is done. */
 		if (scrub(node, pool, npool, le->vnic, saved, &e) < 0 ||
-		    vnb_ledger_scrubbed(state_dir, le->vnic, jobid, &e) < 0) {
+		    (vnb_ledger_scrubbed(state_dir, le->vnic, jobid, &e) < 0 &&
+		     errno != ESTALE)) {
 			rc = vnb_errprintf(err, "job %u: %s", jobid, e.text);
 			continue;
 		}
