@@ -28,6 +28,9 @@ RIG=$RIG_TESTDIR/rig
 export VNB_RIG_DIR=${VNB_RIG_DIR:-/tmp/vnb-rig}
 export VNB_SRCDIR
 
+# A private scratch dir, removed at exit.
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vnb-test.XXXXXX")
+
 _tap_n=0
 _tap_failed=0
 _tap_planned=""
@@ -210,6 +213,7 @@ _tap_exit() {
 	local rc=$?
 	_tap_watchdog_stop
 	if declare -F test_cleanup >/dev/null; then test_cleanup; fi
+	rm -rf "$TEST_TMP"
 	exit "$rc"
 }
 trap _tap_exit EXIT

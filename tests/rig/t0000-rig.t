@@ -11,9 +11,7 @@ if [ -e "$VNB_RIG_DIR/rig.state" ] || ip link show vnbrig0 >/dev/null 2>&1; then
 	plan skip_all "a rig is up ($VNB_RIG_DIR); t0000 brings up and tears down its own"
 fi
 
-TMP=$(mktemp -d)
-# shellcheck disable=SC2317 # called by lib.sh at exit
-test_cleanup() { rm -rf "$TMP"; }
+TMP=$TEST_TMP
 HOST_PATHS="/etc/slurm/vnic-bypass.yaml /var/lib/vnic-bypass /run/vnic-bypass"
 host_before=$(for p in $HOST_PATHS; do [ -e "$p" ] && echo "$p"; done)
 
@@ -132,7 +130,7 @@ for p in $HOST_PATHS; do
 done
 
 # ---- down, with a job running
-jobid=$(run_timeout 30 sbatch --parsable -N2 --wrap 'srun sleep 300')
+jobid=$(run_timeout 30 sbatch --parsable -N2 -o "$TMP/job.out" --wrap 'srun sleep 300')
 ok "a batch job runs on 2 nodes" wait_for 60 sh -c "squeue -h -j '$jobid' -o %T | grep -qx RUNNING"
 t0=$SECONDS
 ok "rig down" run_timeout 300 "$RIG" down
