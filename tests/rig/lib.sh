@@ -223,15 +223,25 @@ test_deadline "${VNB_TEST_TIMEOUT:-900}"
 
 rig() { "$RIG" "$@"; }
 
-# Bring the rig up unless it is up and healthy already, then export its
-# environment (SLURM_CONF, VNB_RIG_DIR, VNB_BUILD). Extra args go to
-# 'rig up' (--bare, --nodes N, --build DIR). A degraded rig is rebuilt.
+# Bring the rig up unless it is up, healthy and of the requested shape
+# (--bare or not, --nodes N, default 3), then export its environment
+# (SLURM_CONF, VNB_RIG_DIR, VNB_BUILD). Args go to 'rig up'. A degraded
+# rig, or one of another shape, is torn down and brought up again.
 rig_up_once() {
-	local rc=0
+	local rc=0 bare=0 nodes=3 a prev=""
+	for a in "$@"; do
+		case $prev in --nodes) nodes=$a ;; esac
+		case $a in --bare) bare=1 ;; --nodes=*) nodes=${a#*=} ;; esac
+		prev=$a
+	done
 	"$RIG" status -q || rc=$?
+	if [ "$rc" = 0 ] && { [ "$(_rig_state bare)" != "$bare" ] ||
+		[ "$(_rig_state nodes)" != "$nodes" ]; }; then
+		diag "the rig is up with bare=$(_rig_state bare) nodes=$(_rig_state nodes); rebuilding it"
+		rc=1
+	fi
 	if [ "$rc" = 1 ]; then
-		diag "the rig is degraded; rebuilding it"
-		"$RIG" status | while IFS= read -r l; do diag "$l"; done
+		diag "$("$RIG" status)"
 		run_timeout 300 "$RIG" down >&2 || return 1
 		rc=3
 	fi
@@ -242,6 +252,7 @@ rig_up_once() {
 	fi
 	eval "$("$RIG" env)"
 }
+_rig_state() { sed -n "s/^$1=//p" "$VNB_RIG_DIR/rig.state" 2>/dev/null; }
 
 require_root() {
 	[ "$(id -u)" = 0 ] || plan skip_all "needs root (namespaces, bridges, daemons)"
