@@ -65,33 +65,31 @@ diag() { # MSG...: a TAP comment, line by line
 }
 
 ok() { # DESC CMD...: passes if CMD exits 0; its output is shown if not
-	local desc=$1 out rc
-	shift
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" = 0 ]; then
-		_tap_result 0 "$desc"
-	else
-		_tap_result 1 "$desc"
-		diag "command: $*" "exit status $rc"
-		[ -z "$out" ] || diag "$out"
-		return 1
-	fi
+	_tap_cmd 0 "$@"
 }
 
 fails() { # DESC CMD...: passes if CMD exits non-zero
-	local desc=$1 out rc
-	shift
+	_tap_cmd 1 "$@"
+}
+
+_tap_cmd() { # WANT_FAILURE(0|1) DESC CMD...
+	local want=$1 desc=$2 out rc failed=0
+	shift 2
 	out=$("$@" 2>&1)
 	rc=$?
-	if [ "$rc" != 0 ]; then
+	[ "$rc" = 0 ] || failed=1
+	if [ "$failed" = "$want" ]; then
 		_tap_result 0 "$desc"
-	else
-		_tap_result 1 "$desc"
-		diag "command: $*" "succeeded, but should have failed"
-		[ -z "$out" ] || diag "$out"
-		return 1
+		return 0
 	fi
+	_tap_result 1 "$desc"
+	if [ "$want" = 0 ]; then
+		diag "command: $*" "exit status $rc"
+	else
+		diag "command: $*" "succeeded, but should have failed"
+	fi
+	[ -z "$out" ] || diag "$out"
+	return 1
 }
 
 is() { # GOT WANT DESC
