@@ -2,6 +2,7 @@
 # tests/rig/lib.sh: TAP helpers for the bash integration tests that run on
 # the rig (tests/rig/tNNNN-*.t). Source it first:
 #
+#   # shellcheck source-path=SCRIPTDIR source=lib.sh
 #   . "$(dirname "$0")/lib.sh"
 #   require_root
 #   rig_up_once                  # full rig; or: rig_up_once --bare

@@ -4,6 +4,7 @@
 # /run, /sys); srun and mpi/pmix work across nodes; the host's /etc, /var
 # and /run are untouched; 'rig down' (with a job running) leaves nothing,
 # also after a failed or partial 'rig up'.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_root
