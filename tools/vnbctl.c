@@ -84,11 +84,12 @@ static void row(const char *vnic, const char *pool, const char *state,
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	}
 	if (!json) {
-		printf("%-16s %-12s %-8s %-8s %s\n", vnic, pool, state,
-		       jobid ? "" : "-", when);
-		if (jobid) /* print the job id in its column */
-			printf("\033[1A%-16s %-12s %-8s %-8u %s\n", vnic, pool,
-			       state, jobid, when);
+		char job[16] = "-";
+
+		if (jobid)
+			snprintf(job, sizeof(job), "%u", jobid);
+		printf("%-16s %-12s %-8s %-8s %s\n", vnic, pool, state, job,
+		       when);
 		return;
 	}
 	printf("%s\n  {\"vnic\": ", first ? "" : ",");
