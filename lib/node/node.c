@@ -253,10 +253,18 @@ int vnb_node_teardown(const struct vnb_node *node, uint32_t jobid,
 			if (strcmp(rec->vnics[k].id, le->vnic) == 0 &&
 			    rec->vnics[k].have_saved)
 				saved = &rec->vnics[k].saved;
-		/* ESTALE: someone else already freed it; that is done. */
-		if (scrub(node, pool, npool, le->vnic, saved, &e) < 0 ||
-		    (vnb_ledger_scrubbed(state_dir, le->vnic, jobid, &e) < 0 &&
-		     errno != ESTALE)) {
+		/* Setup journals a link's state before it touches the link:
+		 * with a record that has none for this vNIC, the vNIC was
+		 * never changed.  Without a record nothing is known, and a
+		 * full scrub is the safe way.  ESTALE from scrubbed: someone
+		 * else already freed it; that is done. */
+		if ((!have_rec || saved) &&
+		    scrub(node, pool, npool, le->vnic, saved, &e) < 0) {
+			rc = vnb_errprintf(err, "job %u: %s", jobid, e.text);
+			continue;
+		}
+		if (vnb_ledger_scrubbed(state_dir, le->vnic, jobid, &e) < 0 &&
+		    errno != ESTALE) {
 			rc = vnb_errprintf(err, "job %u: %s", jobid, e.text);
 			continue;
 		}

@@ -297,6 +297,26 @@ int main(void)
 	ok(!link_find(rec.vnics[1].ifname)->up,
 	   "the half-programmed vNIC was scrubbed (down)");
 
+	/* Killed at its first link change: the second vNIC is claimed but
+	 * was never touched, and teardown must leave its MAC alone. */
+	fake_reset();
+	fake.fail_at = 1;
+	fake.die = true;
+	pid = fork();
+	if (pid == 0) {
+		vnb_node_setup(&node, &j1, "vnics=2", NULL);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	fake.die = false;
+	fake.fail_at = 0;
+	ok(WEXITSTATUS(status) == 9 && held(dir, 3, VNB_VNIC_CLAIMED) == 2,
+	   "a prolog killed at its first link change left 2 claims");
+	ok(vnb_node_teardown(&node, 3, &err) == 0 && links_pristine() &&
+	       held(dir, 3, VNB_VNIC_CLAIMED) + held(dir, 3, VNB_VNIC_DIRTY) ==
+		   0,
+	   "teardown frees both and leaves the untouched one's MAC alone");
+
 	/* Root jobs need allow_root. */
 	fake_reset();
 	j1 = job_for(4, "beta", 0);
