@@ -7,7 +7,6 @@
  * non-zero only when a vNIC could not be scrubbed (it stays out of use, and
  * Slurm drains the node so that an admin looks).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -16,11 +15,6 @@
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	const char *config = NULL;
 	struct vnb_program p;
 	vnb_error_t err = {{0}};
@@ -30,14 +24,9 @@ int main(int argc, char **argv)
 
 	if (!getenv("SPANK_VNIC_BYPASS"))
 		return 0; /* not a vnic-bypass job */
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		if (c == 'c') {
-			config = optarg;
-		} else {
-			fprintf(stderr, "usage: vnb-epilog [--config FILE]\n");
-			return c == 'h' ? 0 : 2;
-		}
-	}
+	c = vnb_program_options(argc, argv, "vnb-epilog", &config);
+	if (c >= 0)
+		return c;
 	vnb_log_open("vnb-epilog", true);
 	if (vnb_job_from_env(&job, 0, &err) < 0 ||
 	    vnb_program_open(&p, config, 0, &err) < 0) {

@@ -6,7 +6,6 @@
  * Exit 0 on success; non-zero makes Slurm drain the node, so every user
  * mistake is caught at submit time and only a node problem fails here.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +15,6 @@
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	const char *value = getenv("SPANK_VNIC_BYPASS");
 	const char *config = NULL, *spec;
 	struct vnb_program p;
@@ -30,14 +24,9 @@ int main(int argc, char **argv)
 
 	if (!value)
 		return 0; /* not a vnic-bypass job */
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		if (c == 'c') {
-			config = optarg;
-		} else {
-			fprintf(stderr, "usage: vnb-prolog [--config FILE]\n");
-			return c == 'h' ? 0 : 2;
-		}
-	}
+	c = vnb_program_options(argc, argv, "vnb-prolog", &config);
+	if (c >= 0)
+		return c;
 	vnb_log_open("vnb-prolog", true);
 	spec = vnb_program_spec(value, &err);
 	if (!spec || vnb_job_from_env(&job, 1, &err) < 0) {

@@ -1,5 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -66,4 +68,25 @@ const char *vnb_program_spec(const char *value, vnb_error_t *err)
 		return NULL;
 	}
 	return value + sizeof(prefix) - 1;
+}
+
+int vnb_program_options(int argc, char **argv, const char *name,
+			const char **config)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		if (c != 'c') {
+			fprintf(c == 'h' ? stdout : stderr,
+				"usage: %s [--config FILE]\n", name);
+			return c == 'h' ? 0 : 2;
+		}
+		*config = optarg;
+	}
+	return -1;
 }

@@ -23,6 +23,11 @@ int vnb_program_open(struct vnb_program *p, const char *config_path,
 		     int want_topo, vnb_error_t *err);
 void vnb_program_close(struct vnb_program *p);
 
+/* Parse "[--config FILE] [--help]" of a prolog or epilog named name.
+ * Returns -1 to go on, else the status to exit with (after usage). */
+int vnb_program_options(int argc, char **argv, const char *name,
+			const char **config);
+
 /* The SPANK_VNIC_BYPASS value without its version prefix; NULL with a
  * message when it is malformed. */
 const char *vnb_program_spec(const char *value, vnb_error_t *err);

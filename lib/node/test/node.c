@@ -191,6 +191,27 @@ static enum vnb_job_liveness gone_5(uint32_t jobid)
 	return jobid == 5 ? VNB_JOB_GONE : VNB_JOB_ALIVE;
 }
 
+/* Run setup in a child that dies at the fail_at-th link change, as a
+ * prolog killed halfway; returns the child's exit status. */
+static int die_in_setup(const struct vnb_node *node, const struct vnb_job *j,
+			int fail_at)
+{
+	int status;
+	pid_t pid;
+
+	fake.fail_at = fail_at;
+	fake.die = true;
+	pid = fork();
+	if (pid == 0) {
+		vnb_node_setup(node, j, "vnics=2", NULL);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	fake.die = false;
+	fake.fail_at = 0;
+	return WEXITSTATUS(status);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/vnb-node-XXXXXX";
@@ -200,8 +221,6 @@ int main(void)
 	struct vnb_record rec;
 	uint8_t mac[6];
 	size_t cleaned;
-	pid_t pid;
-	int status;
 
 	if (!mkdtemp(dir))
 		bail_out("mkdtemp: %s", strerror(errno));
@@ -269,21 +288,12 @@ int main(void)
 
 	/* A prolog killed halfway: the epilog cleans up. */
 	fake_reset();
-	fake.fail_at = 3;
-	fake.die = true;
-	pid = fork();
-	if (pid == 0) {
-		vnb_node_setup(&node, &j1, "vnics=2", NULL);
-		_exit(0);
-	}
-	waitpid(pid, &status, 0);
-	is_int(WEXITSTATUS(status), 9, "the prolog died while programming");
+	is_int(die_in_setup(&node, &j1, 3), 9,
+	       "the prolog died while programming");
 	ok(held(dir, 3, VNB_VNIC_CLAIMED) == 2 && has_record(dir, 3),
 	   "it left claims and a record");
 	/* The child's changes to the fake links died with it; replay them
 	 * into ours: vNIC 0 was programmed, vNIC 1 was half done. */
-	fake.die = false;
-	fake.fail_at = 0;
 	vnb_record_load(dir, 3, &rec, NULL);
 	memcpy(link_find(rec.vnics[0].ifname)->mac, rec.vnics[0].mac, 6);
 	link_find(rec.vnics[0].ifname)->up = true;
@@ -300,17 +310,8 @@ int main(void)
 	/* Killed at its first link change: the second vNIC is claimed but
 	 * was never touched, and teardown must leave its MAC alone. */
 	fake_reset();
-	fake.fail_at = 1;
-	fake.die = true;
-	pid = fork();
-	if (pid == 0) {
-		vnb_node_setup(&node, &j1, "vnics=2", NULL);
-		_exit(0);
-	}
-	waitpid(pid, &status, 0);
-	fake.die = false;
-	fake.fail_at = 0;
-	ok(WEXITSTATUS(status) == 9 && held(dir, 3, VNB_VNIC_CLAIMED) == 2,
+	ok(die_in_setup(&node, &j1, 1) == 9 &&
+	       held(dir, 3, VNB_VNIC_CLAIMED) == 2,
 	   "a prolog killed at its first link change left 2 claims");
 	ok(vnb_node_teardown(&node, 3, &err) == 0 && links_pristine() &&
 	       held(dir, 3, VNB_VNIC_CLAIMED) + held(dir, 3, VNB_VNIC_DIRTY) ==
