@@ -11,9 +11,13 @@
 
 #include <stddef.h>
 
+/* The same type as libvnb's public vnb.h declares. */
+#ifndef VNB_ERROR_T_DEFINED
+#define VNB_ERROR_T_DEFINED
 typedef struct vnb_error {
 	char text[512];
 } vnb_error_t;
+#endif
 
 /* Format a message into err (which may be NULL).  Always returns -1 and
  * leaves errno as it found it, so that "return vnb_errprintf(...)" works. */
