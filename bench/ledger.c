@@ -166,7 +166,7 @@ static void run(char (*pool)[VNB_VNIC_ID_MAX], int claimers, int total)
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shm == MAP_FAILED)
 		die("mmap", strerror(errno));
-	counts = (size_t *)(shm + (size_t)claimers * OP_COUNT * per);
+	counts = (void *)(shm + (size_t)claimers * OP_COUNT * per);
 	if (pipe(fds) < 0)
 		die("pipe", strerror(errno));
 	for (c = 0; c < claimers; c++) {

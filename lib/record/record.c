@@ -155,7 +155,7 @@ int vnb_record_parse(const char *text, const char *name, struct vnb_record *r,
 	while (*p) {
 		const char *end = strchr(p, '\n');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
-		char *w[9], *save = NULL;
+		char *w[8], *save = NULL, *tok;
 		int nw = 0;
 		uint64_t v;
 
@@ -173,10 +173,13 @@ int vnb_record_parse(const char *text, const char *name, struct vnb_record *r,
 					   "not a vnic-bypass job record (v1)");
 			continue;
 		}
-		for (w[0] = strtok_r(line, " ", &save); w[nw] && nw < 8;)
-			w[++nw] = strtok_r(NULL, " ", &save);
-		if (nw == 8 && strtok_r(NULL, " ", &save))
-			return bad(err, name, lineno, "too many fields");
+		for (tok = strtok_r(line, " ", &save); tok;
+		     tok = strtok_r(NULL, " ", &save)) {
+			if (nw == 8)
+				return bad(err, name, lineno,
+					   "too many fields");
+			w[nw++] = tok;
+		}
 		if (nw == 0)
 			return bad(err, name, lineno, "empty line");
 		if (strcmp(w[0], "job") == 0 && nw == 2 &&
