@@ -76,7 +76,7 @@ static int proto_err(vnb_error_t *err, const char *fmt, ...)
 
 static int proto_err(vnb_error_t *err, const char *fmt, ...)
 {
-	char text[sizeof(err->text)];
+	char text[sizeof(vnb_error_t)];
 	va_list ap;
 
 	va_start(ap, fmt);
