@@ -180,7 +180,7 @@ int vnb_node_setup(const struct vnb_node *node, const struct vnb_job *job,
 	}
 	free(rec);
 	saved_errno = errno;
-	if (vnb_node_teardown(node, job->jobid, &undo) < 0) {
+	if (vnb_node_teardown(node, job->jobid, &undo) < 0 && err) {
 		size_t len = strlen(err->text);
 
 		snprintf(err->text + len, sizeof(err->text) - len,
