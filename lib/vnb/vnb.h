@@ -164,6 +164,11 @@ struct vnb_counters {
 };
 void vnb_ep_counters(const struct vnb_ep *ep, struct vnb_counters *c);
 
+/* The message of the last data-path call on ep that failed with a reason
+ * worth a sentence (EMSGSIZE names both sizes); "" if none.  The data path
+ * takes no vnb_error_t, so it keeps its last message here. */
+const char *vnb_ep_error(const struct vnb_ep *ep);
+
 /* Test hook: drop received frames with probability ppm/1e6 from a
  * deterministic generator seeded with seed (loss-injection tests). */
 void vnb_ep_set_rx_loss(struct vnb_ep *ep, uint32_t ppm, uint64_t seed);

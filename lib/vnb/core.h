@@ -1,0 +1,41 @@
+/*
+ * core.h - inside libvnb: what the core (ep.c) offers to rel.c, to the
+ * fake provider and to the unit tests.  Not installed.
+ */
+#ifndef VNB_CORE_H
+#define VNB_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vnb/prov.h"
+#include "vnb/vnb.h"
+
+/* Test only: attr.flags bit that makes vnb_ep_open use the in-memory fake
+ * provider (prov_fake.c, linked into the unit tests only; a libvnb without
+ * it answers EPROTONOSUPPORT).  attr.prov is then ignored. */
+#define VNB_EP_FAKE 0x80000000u
+
+/* vnb header flags (the second byte of the vnb header). */
+#define VNB_HDR_F_REL 0x01 /* the payload starts with a reliability header */
+
+/* Like vnb_post_send, with the payload in two pieces (a header and the
+ * data, either may be empty) and the vnb header flags byte given. */
+int vnb_ep_send2(struct vnb_ep *ep, const struct vnb_addr *dst, uint8_t flags,
+		 const void *h, size_t hlen, const void *buf, size_t len,
+		 uint64_t context);
+
+/* Find the interface whose MAC is mac among the entries of netdir (a
+ * directory laid out like /sys/class/net: NAME/address).  When several
+ * match (a VLAN or macvlan device shares its lower device's MAC), the one
+ * without lower_* links wins, then the first name in byte order.  0 with
+ * the name in ifname, or -1 with ENODEV. */
+int vnb_ifname_by_mac(int netdir, const uint8_t mac[6],
+		      char ifname[VNB_IFNAMSIZ]);
+
+/* The deterministic generator behind vnb_ep_set_rx_loss: splitmix64
+ * seeding an xorshift64* state.  Never returns 0 state. */
+uint64_t vnb_prng_seed(uint64_t seed);
+uint64_t vnb_prng_next(uint64_t *state);
+
+#endif

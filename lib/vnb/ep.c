@@ -1,0 +1,959 @@
+/*
+ * ep.c - libvnb's core: opening an endpoint with the right provider, the
+ * headers, steering, counters and the completion queue (vnb.h).
+ *
+ * The providers own rings and registered frames (prov.h); everything that
+ * is the same for all of them is here.  Nothing below vnb_ep_open
+ * allocates.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/util.h"
+#include "cred/cred.h"
+#include "vnb/core.h"
+#include "vnb/frame.h"
+#include "vnb/prov.h"
+#include "vnb/vnb.h"
+
+/* The providers are written in their own files and may be left out of a
+ * build: a missing one is "not available here" (EPROTONOSUPPORT). */
+#pragma weak vnb_prov_xdp
+#pragma weak vnb_prov_packet
+#pragma weak vnb_prov_udp
+#pragma weak vnb_prov_shm
+#pragma weak vnb_prov_fake
+
+#define DEF_FRAME_SIZE 2048
+#define DEF_NFRAMES 4096
+#define MIN_FRAME_SIZE 256
+#define MAX_FRAME_SIZE 65536
+#define MAX_NFRAMES (1u << 20)
+#define ETH_MIN_FRAME 60 /* without FCS: shorter l2 frames are padded */
+#define REAP_BATCH 64
+
+/* What the core keeps beside the endpoint the providers see. */
+struct ep_core {
+	struct vnb_ep ep;
+	uint32_t mtu_payload; /* from a credential's MTU; 0: none */
+	char err[200]; /* the last data-path error, for vnb_ep_error */
+};
+
+static struct ep_core *core_of(const struct vnb_ep *ep)
+{
+	return (struct ep_core *)(uintptr_t)ep;
+}
+
+static const char *const prov_names[] = {
+    [VNB_PROV_AUTO] = "auto",	  [VNB_PROV_XDP] = "xdp",
+    [VNB_PROV_PACKET] = "packet", [VNB_PROV_UDP] = "udp",
+    [VNB_PROV_SHM] = "shm",
+};
+
+const char *vnb_prov_name(enum vnb_prov p)
+{
+	if ((unsigned)p >= VNB_ARRAY_SIZE(prov_names))
+		return NULL;
+	return prov_names[p];
+}
+
+static const struct vnb_prov_ops *prov_ops(enum vnb_prov p)
+{
+	const struct vnb_prov_ops *ops = NULL;
+
+	switch (p) {
+	case VNB_PROV_XDP:
+		ops = &vnb_prov_xdp;
+		break;
+	case VNB_PROV_PACKET:
+		ops = &vnb_prov_packet;
+		break;
+	case VNB_PROV_UDP:
+		ops = &vnb_prov_udp;
+		break;
+	case VNB_PROV_SHM:
+		ops = &vnb_prov_shm;
+		break;
+	default:
+		break;
+	}
+	if (ops && ops->size < sizeof(*ops))
+		return NULL;
+	return ops;
+}
+
+/* What a provider needs that an unprivileged process lacks. */
+static const char *prov_caps(enum vnb_prov p)
+{
+	switch (p) {
+	case VNB_PROV_XDP:
+		return "CAP_NET_ADMIN and CAP_BPF (or CAP_SYS_ADMIN)";
+	case VNB_PROV_PACKET:
+		return "CAP_NET_RAW";
+	default:
+		return "a privilege";
+	}
+}
+
+/* --- the deterministic generator (loss injection) --- */
+
+uint64_t vnb_prng_seed(uint64_t seed)
+{
+	uint64_t z = seed + 0x9e3779b97f4a7c15ull;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return z ? z : 0x9e3779b97f4a7c15ull;
+}
+
+uint64_t vnb_prng_next(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+/* --- addresses --- */
+
+int vnb_addr_format(const struct vnb_addr *a, char *buf, size_t len)
+{
+	char mac[18], ip[48] = "", shm[48] = "";
+	int n;
+
+	if (!a || !buf) {
+		errno = EINVAL;
+		return -1;
+	}
+	vnb_mac_format(a->mac, mac);
+	if (a->ip4 || a->port) {
+		const uint8_t *b = (const uint8_t *)&a->ip4;
+
+		snprintf(ip, sizeof(ip), ";ip=%u.%u.%u.%u;port=%u", b[0], b[1],
+			 b[2], b[3], a->port);
+	}
+	if (a->shm[0]) {
+		if (memchr(a->shm, '\0', sizeof(a->shm)) == NULL ||
+		    !vnb_name_valid(a->shm, sizeof(a->shm) - 1)) {
+			errno = EINVAL;
+			return -1;
+		}
+		snprintf(shm, sizeof(shm), ";shm=%s", a->shm);
+	}
+	n = snprintf(buf, len, "mac=%s;vlan=%u;q=%u%s%s", mac, a->vlan,
+		     a->queue, ip, shm);
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return n;
+}
+
+static int addr_bad(vnb_error_t *err, const char *field, const char *what)
+{
+	errno = EINVAL;
+	return vnb_errprintf(err, "endpoint address: %s: %s", field, what);
+}
+
+static int parse_ip4(const char *s, uint32_t *out)
+{
+	uint8_t b[4];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		uint64_t v;
+		char part[4];
+		size_t n = 0;
+
+		while (s[n] >= '0' && s[n] <= '9' && n < 3)
+			n++;
+		if (n == 0 || (n > 1 && s[0] == '0'))
+			return -1;
+		memcpy(part, s, n);
+		part[n] = '\0';
+		if (vnb_parse_u64(part, 0, 255, &v) < 0)
+			return -1;
+		b[i] = (uint8_t)v;
+		s += n;
+		if (i < 3 && *s++ != '.')
+			return -1;
+	}
+	if (*s)
+		return -1;
+	memcpy(out, b, 4);
+	return 0;
+}
+
+int vnb_addr_parse(const char *s, struct vnb_addr *out, vnb_error_t *err)
+{
+	static const char *const names[] = {"mac", "vlan", "q",
+					    "ip",  "port", "shm"};
+	struct vnb_addr a;
+	bool seen[VNB_ARRAY_SIZE(names)] = {false};
+	const char *p;
+
+	memset(&a, 0, sizeof(a));
+	if (!s || !out)
+		return addr_bad(err, "address", "missing");
+	if (!*s)
+		return addr_bad(err, "address", "empty");
+	p = s;
+	for (;;) {
+		const char *end = strchr(p, ';');
+		const char *eq;
+		size_t flen = end ? (size_t)(end - p) : strlen(p);
+		char val[64], name[16];
+		size_t nlen, vlen, i;
+		uint64_t v;
+
+		eq = memchr(p, '=', flen);
+		if (flen == 0)
+			return addr_bad(err, "syntax", "empty field");
+		if (!eq) {
+			snprintf(name, sizeof(name), "%.*s",
+				 (int)(flen < 15 ? flen : 15), p);
+			errno = EINVAL;
+			return vnb_errprintf(err,
+					     "endpoint address: %s: expected "
+					     "NAME=VALUE",
+					     name);
+		}
+		nlen = (size_t)(eq - p);
+		vlen = flen - nlen - 1;
+		for (i = 0; i < VNB_ARRAY_SIZE(names); i++)
+			if (strlen(names[i]) == nlen &&
+			    memcmp(names[i], p, nlen) == 0)
+				break;
+		if (i == VNB_ARRAY_SIZE(names)) {
+			snprintf(name, sizeof(name), "%.*s",
+				 (int)(nlen < 15 ? nlen : 15), p);
+			errno = EINVAL;
+			return vnb_errprintf(
+			    err,
+			    "endpoint address: %s: unknown field (fields: "
+			    "mac, vlan, q, ip, port, shm)",
+			    name);
+		}
+		if (seen[i])
+			return addr_bad(err, names[i], "given twice");
+		seen[i] = true;
+		if (vlen == 0 || vlen >= sizeof(val))
+			return addr_bad(err, names[i],
+					vlen ? "value too long"
+					     : "empty value");
+		memcpy(val, eq + 1, vlen);
+		val[vlen] = '\0';
+		switch (i) {
+		case 0:
+			if (vnb_mac_parse(val, a.mac) < 0)
+				return addr_bad(err, "mac",
+						"expected xx:xx:xx:xx:xx:xx");
+			break;
+		case 1:
+			if (vnb_parse_u64(val, 0, 4094, &v) < 0)
+				return addr_bad(err, "vlan",
+						"must be 0 to 4094");
+			a.vlan = (uint16_t)v;
+			break;
+		case 2:
+			if (vnb_parse_u64(val, 0, 65535, &v) < 0)
+				return addr_bad(err, "q", "must be 0 to 65535");
+			a.queue = (uint16_t)v;
+			break;
+		case 3:
+			if (parse_ip4(val, &a.ip4) < 0)
+				return addr_bad(
+				    err, "ip",
+				    "expected a dotted IPv4 address "
+				    "such as 10.0.0.1");
+			break;
+		case 4:
+			if (vnb_parse_u64(val, 1, 65535, &v) < 0)
+				return addr_bad(err, "port",
+						"must be 1 to 65535");
+			a.port = (uint16_t)v;
+			break;
+		default:
+			if (!vnb_name_valid(val, sizeof(a.shm) - 1))
+				return addr_bad(err, "shm",
+						"must be 1 to 31 of "
+						"[A-Za-z0-9._-], not starting "
+						"with '.' or '-'");
+			memcpy(a.shm, val, vlen + 1);
+			break;
+		}
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	if (!seen[0])
+		return addr_bad(err, "mac", "missing");
+	if (!seen[2])
+		return addr_bad(err, "q", "missing");
+	if (seen[3] != seen[4])
+		return addr_bad(err, seen[3] ? "port" : "ip",
+				"ip and port go together");
+	*out = a;
+	return 0;
+}
+
+/* --- finding the interface by MAC --- */
+
+static int read_mac_at(int dir, const char *name, uint8_t mac[6])
+{
+	char path[VNB_IFNAMSIZ + 16], buf[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/address", name);
+	fd = openat(dir, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 17)
+		return -1;
+	buf[17] = '\0';
+	return vnb_mac_parse(buf, mac);
+}
+
+static bool has_lower(int dir, const char *name)
+{
+	bool found = false;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "lower_", 6) == 0)
+			found = true;
+	closedir(d);
+	return found;
+}
+
+int vnb_ifname_by_mac(int netdir, const uint8_t mac[6],
+		      char ifname[VNB_IFNAMSIZ])
+{
+	char best[VNB_IFNAMSIZ] = "";
+	bool best_lower = true;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	fd = dup(netdir);
+	if (fd < 0)
+		return -1;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		uint8_t m[6];
+		bool lower;
+
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= VNB_IFNAMSIZ)
+			continue;
+		if (read_mac_at(netdir, de->d_name, m) < 0 ||
+		    memcmp(m, mac, 6) != 0)
+			continue;
+		lower = has_lower(netdir, de->d_name);
+		if (best[0] && (lower && !best_lower))
+			continue;
+		if (best[0] && lower == best_lower &&
+		    strcmp(de->d_name, best) > 0)
+			continue;
+		snprintf(best, sizeof(best), "%s", de->d_name);
+		best_lower = lower;
+	}
+	closedir(d);
+	if (!best[0]) {
+		errno = ENODEV;
+		return -1;
+	}
+	memcpy(ifname, best, VNB_IFNAMSIZ);
+	return 0;
+}
+
+static int resolve_ifname(struct vnb_ep *ep, const struct vnb_ep_attr *attr,
+			  vnb_error_t *err)
+{
+	static const uint8_t zero[6];
+	char mac[18];
+	int dir, rc;
+
+	if (attr->ifname) {
+		if (!vnb_name_valid(attr->ifname, VNB_IFNAMSIZ - 1)) {
+			errno = EINVAL;
+			return vnb_errprintf(err,
+					     "interface name '%.40s' is not "
+					     "valid (1 to 15 of "
+					     "[A-Za-z0-9._-])",
+					     attr->ifname);
+		}
+		snprintf(ep->ifname, sizeof(ep->ifname), "%s", attr->ifname);
+		return 0;
+	}
+	if (attr->flags & VNB_EP_FAKE) {
+		snprintf(ep->ifname, sizeof(ep->ifname), "fake0");
+		return 0;
+	}
+	if (memcmp(attr->mac, zero, 6) == 0) {
+		if (attr->prov == VNB_PROV_SHM)
+			return 0;
+		errno = EINVAL;
+		return vnb_errprintf(err, "%s",
+				     "no interface given: set attr.ifname, or "
+				     "attr.mac to the vNIC's MAC");
+	}
+	vnb_mac_format(attr->mac, mac);
+	dir = open("/sys/class/net", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0) {
+		errno = ENODEV;
+		return vnb_errprintf(err,
+				     "cannot look for the interface with MAC "
+				     "%s: /sys/class/net: %s; give "
+				     "attr.ifname instead",
+				     mac, strerror(errno));
+	}
+	rc = vnb_ifname_by_mac(dir, attr->mac, ep->ifname);
+	close(dir);
+	if (rc < 0) {
+		errno = ENODEV;
+		return vnb_errprintf(err,
+				     "no interface has MAC %s: is the vNIC "
+				     "attached to this machine? ('ip link' "
+				     "lists the interfaces)",
+				     mac);
+	}
+	return 0;
+}
+
+/* --- open and close --- */
+
+static int check_attr(const struct vnb_ep_attr *a, vnb_error_t *err)
+{
+	errno = EINVAL;
+	if ((unsigned)a->prov > VNB_PROV_SHM)
+		return vnb_errprintf(err,
+				     "attr.prov %d is not a provider (auto, "
+				     "xdp, packet, udp, shm)",
+				     (int)a->prov);
+	if (a->vlan > 4094)
+		return vnb_errprintf(
+		    err, "attr.vlan %u is out of range (0 to 4094)", a->vlan);
+	if (a->frame_size &&
+	    (a->frame_size < MIN_FRAME_SIZE || a->frame_size > MAX_FRAME_SIZE))
+		return vnb_errprintf(
+		    err,
+		    "attr.frame_size %u is out of range (%u to "
+		    "%u)",
+		    a->frame_size, MIN_FRAME_SIZE, MAX_FRAME_SIZE);
+	if (a->nframes && (a->nframes < 4 || a->nframes > MAX_NFRAMES))
+		return vnb_errprintf(
+		    err, "attr.nframes %u is out of range (4 to %u)",
+		    a->nframes, MAX_NFRAMES);
+	if ((a->flags & VNB_EP_XDP_SKB) && (a->flags & VNB_EP_XDP_NATIVE))
+		return vnb_errprintf(err, "%s",
+				     "attr.flags: VNB_EP_XDP_SKB and "
+				     "VNB_EP_XDP_NATIVE exclude each other");
+	if (a->shm_name && !vnb_name_valid(a->shm_name, 31))
+		return vnb_errprintf(err,
+				     "attr.shm_name '%.40s' is not valid (1 "
+				     "to 31 of [A-Za-z0-9._-])",
+				     a->shm_name);
+	errno = 0;
+	return 0;
+}
+
+static void reset_prov_state(struct vnb_ep *ep)
+{
+	ep->ops = NULL;
+	ep->prov = NULL;
+	memset(&ep->self, 0, sizeof(ep->self));
+	memset(ep->mode, 0, sizeof(ep->mode));
+	ep->hdr_len = 0;
+	ep->max_payload = 0;
+}
+
+/* Open ep with one provider.  Before the provider's open, hdr_len and
+ * max_payload are set from frame_size; the provider may lower
+ * max_payload (to what the interface MTU carries) and may change hdr_len
+ * only if it does not put Ethernet headers in the frame. */
+static int try_open(struct vnb_ep *ep, const struct vnb_prov_ops *ops,
+		    vnb_error_t *err)
+{
+	struct ep_core *c = core_of(ep);
+	uint32_t room;
+
+	reset_prov_state(ep);
+	ep->ops = ops;
+	ep->hdr_len =
+	    (ops->l2 ? 14u + (ep->attr.vlan ? 4u : 0u) : 0u) + VNB_HDR_LEN;
+	room = ep->attr.frame_size - ep->hdr_len;
+	ep->max_payload = room > UINT16_MAX ? UINT16_MAX : room;
+	if (c->mtu_payload && ep->max_payload > c->mtu_payload)
+		ep->max_payload = c->mtu_payload;
+	snprintf(ep->self.shm, sizeof(ep->self.shm), "%s", ep->shm_name);
+	if (ops->open(ep, err) < 0) {
+		int e = errno;
+
+		reset_prov_state(ep);
+		errno = e;
+		return -1;
+	}
+	if (ep->max_payload > room || ep->max_payload == 0)
+		ep->max_payload = room > UINT16_MAX ? UINT16_MAX : room;
+	ep->self.vlan = ep->attr.vlan;
+	ep->self.queue = ep->attr.queue;
+	if (!ep->mode[0])
+		snprintf(ep->mode, sizeof(ep->mode), "%s",
+			 vnb_prov_name(ops->id) ? vnb_prov_name(ops->id)
+						: "fake");
+	return 0;
+}
+
+/* After an EPERM from provider p: which later provider would open? */
+static enum vnb_prov would_work(struct vnb_ep *ep, enum vnb_prov p)
+{
+	static const enum vnb_prov order[] = {VNB_PROV_PACKET, VNB_PROV_UDP};
+	size_t i;
+
+	for (i = 0; i < VNB_ARRAY_SIZE(order); i++) {
+		const struct vnb_prov_ops *ops = prov_ops(order[i]);
+
+		if (order[i] <= p || !ops)
+			continue;
+		if (try_open(ep, ops, NULL) == 0) {
+			ep->ops->close(ep);
+			reset_prov_state(ep);
+			return order[i];
+		}
+	}
+	return VNB_PROV_AUTO;
+}
+
+static int open_one(struct vnb_ep *ep, enum vnb_prov p, vnb_error_t *err)
+{
+	const struct vnb_prov_ops *ops = prov_ops(p);
+	vnb_error_t perr = {{0}};
+	enum vnb_prov alt;
+	int e;
+
+	if (!ops) {
+		errno = EPROTONOSUPPORT;
+		return vnb_errprintf(err,
+				     "provider %s is not built into this "
+				     "libvnb: choose another (auto picks the "
+				     "best available)",
+				     vnb_prov_name(p));
+	}
+	if (try_open(ep, ops, &perr) == 0)
+		return 0;
+	e = errno;
+	if (e != EPERM) {
+		errno = e;
+		return vnb_errprintf(err, "provider %s: %s", vnb_prov_name(p),
+				     perr.text[0] ? perr.text : strerror(e));
+	}
+	alt = would_work(ep, p);
+	errno = EPERM;
+	if (alt != VNB_PROV_AUTO)
+		return vnb_errprintf(err,
+				     "provider %s: %s: it needs %s; provider "
+				     "%s works here without it",
+				     vnb_prov_name(p),
+				     perr.text[0] ? perr.text
+						  : "operation not permitted",
+				     prov_caps(p), vnb_prov_name(alt));
+	return vnb_errprintf(
+	    err,
+	    "provider %s: %s: it needs %s, and no other "
+	    "provider works here either",
+	    vnb_prov_name(p),
+	    perr.text[0] ? perr.text : "operation not permitted", prov_caps(p));
+}
+
+/* auto: xdp, packet, udp in order (shm only when asked for).  Stop at an
+ * error that another provider would hit too (no such interface, queue
+ * busy, bad attribute). */
+static int open_auto(struct vnb_ep *ep, vnb_error_t *err)
+{
+	static const enum vnb_prov order[] = {VNB_PROV_XDP, VNB_PROV_PACKET,
+					      VNB_PROV_UDP};
+	char why[3][120];
+	int first = 0;
+	size_t i;
+
+	for (i = 0; i < VNB_ARRAY_SIZE(order); i++) {
+		const struct vnb_prov_ops *ops = prov_ops(order[i]);
+		vnb_error_t perr = {{0}};
+		int e;
+
+		if (!ops) {
+			snprintf(why[i], sizeof(why[i]), "%s: not built in",
+				 vnb_prov_name(order[i]));
+			continue;
+		}
+		if (try_open(ep, ops, &perr) == 0)
+			return 0;
+		e = errno;
+		if (e == ENODEV || e == EBUSY || e == EINVAL) {
+			errno = e;
+			return vnb_errprintf(
+			    err, "provider %s: %s", vnb_prov_name(order[i]),
+			    perr.text[0] ? perr.text : strerror(e));
+		}
+		if (!first)
+			first = e;
+		snprintf(why[i], sizeof(why[i]), "%s: %.100s",
+			 vnb_prov_name(order[i]),
+			 perr.text[0] ? perr.text : strerror(e));
+	}
+	errno = first ? first : EPROTONOSUPPORT;
+	return vnb_errprintf(err, "no provider works here (%s; %s; %s)", why[0],
+			     why[1], why[2]);
+}
+
+static struct vnb_ep *ep_open(const struct vnb_ep_attr *attr,
+			      uint32_t mtu_payload, vnb_error_t *err)
+{
+	struct ep_core *c;
+	struct vnb_ep *ep;
+	int rc, e;
+
+	if (!attr) {
+		errno = EINVAL;
+		vnb_errprintf(err, "%s", "vnb_ep_open: attr is NULL");
+		return NULL;
+	}
+	if (check_attr(attr, err) < 0)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto nomem;
+	c->mtu_payload = mtu_payload;
+	ep = &c->ep;
+	ep->attr = *attr;
+	if (!ep->attr.frame_size)
+		ep->attr.frame_size = DEF_FRAME_SIZE;
+	if (!ep->attr.nframes)
+		ep->attr.nframes = DEF_NFRAMES;
+	if (attr->shm_name)
+		snprintf(ep->shm_name, sizeof(ep->shm_name), "%s",
+			 attr->shm_name);
+	ep->attr.shm_name = attr->shm_name ? ep->shm_name : NULL;
+	if (resolve_ifname(ep, attr, err) < 0)
+		goto fail;
+	ep->attr.ifname = ep->ifname[0] ? ep->ifname : NULL;
+	ep->rx_ctx = calloc(ep->attr.nframes, sizeof(*ep->rx_ctx));
+	if (!ep->rx_ctx)
+		goto nomem;
+	if (attr->flags & VNB_EP_FAKE) {
+		const struct vnb_prov_ops *ops = &vnb_prov_fake;
+
+		if (!ops) {
+			errno = EPROTONOSUPPORT;
+			vnb_errprintf(err, "%s",
+				      "the fake provider is only in the unit "
+				      "tests");
+			goto fail;
+		}
+		rc = try_open(ep, ops, err);
+	} else if (attr->prov == VNB_PROV_AUTO) {
+		rc = open_auto(ep, err);
+	} else {
+		rc = open_one(ep, attr->prov, err);
+	}
+	if (rc < 0)
+		goto fail;
+	return ep;
+nomem:
+	errno = ENOMEM;
+	vnb_errprintf(err, "%s", "out of memory opening an endpoint");
+fail:
+	e = errno;
+	if (c)
+		free(c->ep.rx_ctx);
+	free(c);
+	errno = e;
+	return NULL;
+}
+
+struct vnb_ep *vnb_ep_open(const struct vnb_ep_attr *attr, vnb_error_t *err)
+{
+	return ep_open(attr, 0, err);
+}
+
+struct vnb_ep *vnb_ep_open_cred(const char *cred, enum vnb_prov prov,
+				vnb_error_t *err)
+{
+	struct vnb_ep_attr attr;
+	struct vnb_cred c;
+
+	if (vnb_cred_decode(cred, &c, err) < 0)
+		return NULL;
+	memset(&attr, 0, sizeof(attr));
+	memcpy(attr.mac, c.mac, 6);
+	attr.vlan = c.vlan;
+	attr.queue = c.queue;
+	attr.frame_size = c.frame_size;
+	attr.job_tag = c.job;
+	attr.prov = prov;
+	/* the vnb header and payload fit in the MTU */
+	return ep_open(&attr, c.mtu - VNB_HDR_LEN, err);
+}
+
+void vnb_ep_close(struct vnb_ep *ep)
+{
+	int e = errno;
+
+	if (!ep)
+		return;
+	if (ep->ops)
+		ep->ops->close(ep);
+	free(ep->rx_ctx);
+	free(core_of(ep));
+	errno = e;
+}
+
+enum vnb_prov vnb_ep_prov(const struct vnb_ep *ep)
+{
+	return ep->ops->id;
+}
+
+const char *vnb_ep_mode(const struct vnb_ep *ep)
+{
+	return ep->mode;
+}
+
+void vnb_ep_addr(const struct vnb_ep *ep, struct vnb_addr *addr)
+{
+	*addr = ep->self;
+}
+
+size_t vnb_ep_max_payload(const struct vnb_ep *ep)
+{
+	return ep->max_payload;
+}
+
+int vnb_ep_fd(const struct vnb_ep *ep)
+{
+	return ep->ops->fd ? ep->ops->fd(ep) : -1;
+}
+
+const char *vnb_ep_error(const struct vnb_ep *ep)
+{
+	return core_of(ep)->err;
+}
+
+void vnb_ep_counters(const struct vnb_ep *ep, struct vnb_counters *c)
+{
+	*c = ep->cnt;
+}
+
+void vnb_ep_set_rx_loss(struct vnb_ep *ep, uint32_t ppm, uint64_t seed)
+{
+	ep->loss_ppm = ppm > 1000000 ? 1000000 : ppm;
+	ep->loss_state = vnb_prng_seed(seed);
+}
+
+/* --- the data path --- */
+
+int vnb_ep_send2(struct vnb_ep *ep, const struct vnb_addr *dst, uint8_t flags,
+		 const void *h, size_t hlen, const void *buf, size_t len,
+		 uint64_t context)
+{
+	size_t total = hlen + len, off, flen;
+	struct vnb_hdr hdr;
+	uint8_t *f;
+	uint32_t id;
+
+	if (!ep || !dst || (hlen && !h) || (len && !buf)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (total > ep->max_payload) {
+		snprintf(core_of(ep)->err, sizeof(core_of(ep)->err),
+			 "post_send: %zu bytes of payload do not fit in a "
+			 "frame, which carries at most %u",
+			 total, ep->max_payload);
+		errno = EMSGSIZE;
+		return -1;
+	}
+	f = ep->ops->tx_frame(ep, &id);
+	if (!f) {
+		ep->cnt.tx_queue_full++;
+		errno = EAGAIN;
+		return -1;
+	}
+	hdr.version = VNB_HDR_VERSION;
+	hdr.flags = flags;
+	hdr.len = (uint16_t)total;
+	hdr.job = ep->attr.job_tag;
+	hdr.src_q = ep->attr.queue;
+	hdr.dst_q = dst->queue;
+	hdr.seq = ep->tx_seq;
+	off = vnb_frame_build(f, ep->attr.frame_size, ep->ops->l2, dst->mac,
+			      ep->self.mac, ep->attr.vlan, &hdr);
+	if (hlen)
+		memcpy(f + off, h, hlen);
+	if (len)
+		memcpy(f + off + hlen, buf, len);
+	flen = off + total;
+	if (ep->ops->l2 && flen < ETH_MIN_FRAME) {
+		memset(f + flen, 0, ETH_MIN_FRAME - flen);
+		flen = ETH_MIN_FRAME;
+	}
+	if (ep->ops->tx_post(ep, id, (uint32_t)flen, dst, context) < 0) {
+		snprintf(core_of(ep)->err, sizeof(core_of(ep)->err),
+			 "post_send: the %s provider could not queue the "
+			 "frame: %s",
+			 ep->mode, strerror(errno));
+		return -1;
+	}
+	ep->tx_seq++;
+	ep->cnt.tx_frames++;
+	ep->cnt.tx_bytes += total;
+	return 0;
+}
+
+int vnb_post_send(struct vnb_ep *ep, const struct vnb_addr *dst,
+		  const void *buf, size_t len, uint64_t context)
+{
+	return vnb_ep_send2(ep, dst, 0, NULL, 0, buf, len, context);
+}
+
+int vnb_post_recv(struct vnb_ep *ep, uint32_t frame, uint64_t context)
+{
+	if (!ep || frame >= ep->attr.nframes) {
+		errno = EINVAL;
+		return -1;
+	}
+	ep->rx_ctx[frame] = context;
+	return ep->ops->rx_post(ep, frame);
+}
+
+/* Is this frame for this endpoint?  Counts and returns false if not. */
+static bool steer(struct vnb_ep *ep, enum vnb_frame_verdict v,
+		  const struct vnb_frame_info *fi)
+{
+	if (v != VNB_FRAME_OK) {
+		ep->cnt.rx_malformed++;
+		return false;
+	}
+	if (fi->hdr.job != ep->attr.job_tag) {
+		ep->cnt.rx_foreign_job++;
+		return false;
+	}
+	if (fi->hdr.dst_q != ep->attr.queue ||
+	    (ep->ops->l2 && memcmp(fi->dst, ep->self.mac, 6) != 0)) {
+		ep->cnt.rx_foreign_queue++;
+		return false;
+	}
+	return true;
+}
+
+int vnb_poll_cq(struct vnb_ep *ep, struct vnb_cqe *cqe, int max)
+{
+	uint64_t ctx[REAP_BATCH];
+	int n = 0;
+
+	if (!ep || !cqe || max < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	while (n < max) {
+		int want = max - n < REAP_BATCH ? max - n : REAP_BATCH;
+		int k = ep->ops->tx_reap(ep, ctx, want), i;
+
+		if (k < 0)
+			return n ? n : -1;
+		for (i = 0; i < k; i++) {
+			struct vnb_cqe *q = &cqe[n++];
+
+			memset(q, 0, sizeof(*q));
+			q->context = ctx[i];
+			q->type = VNB_CQE_SEND;
+		}
+		if (k < want)
+			break;
+	}
+	while (n < max) {
+		struct vnb_frame_info fi;
+		enum vnb_frame_verdict v;
+		struct vnb_cqe *q;
+		uint8_t *data;
+		uint32_t len, id;
+		int r;
+
+		r = ep->ops->rx_next(ep, &data, &len, &id);
+		if (r < 0)
+			return n ? n : -1;
+		if (r == 0)
+			break;
+		if (ep->loss_ppm &&
+		    vnb_prng_next(&ep->loss_state) % 1000000 < ep->loss_ppm) {
+			ep->ops->rx_post(ep, id);
+			continue;
+		}
+		v = vnb_frame_parse(data, len, ep->ops->l2, &fi);
+		if (!steer(ep, v, &fi) || id >= ep->attr.nframes) {
+			ep->ops->rx_post(ep, id);
+			continue;
+		}
+		q = &cqe[n++];
+		q->context = ep->rx_ctx[id];
+		q->type = VNB_CQE_RECV;
+		q->status = 0;
+		q->data = data + fi.payload;
+		q->len = fi.hdr.len;
+		q->frame = id;
+		q->src_queue = fi.hdr.src_q;
+		memcpy(q->src_mac, fi.src, 6);
+		q->seq = fi.hdr.seq;
+		ep->cnt.rx_frames++;
+		ep->cnt.rx_bytes += fi.hdr.len;
+	}
+	return n;
+}
+
+int vnb_wait(struct vnb_ep *ep, int timeout_ms)
+{
+	struct pollfd pfd;
+	int rc;
+
+	if (!ep) {
+		errno = EINVAL;
+		return -1;
+	}
+	pfd.fd = vnb_ep_fd(ep);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (pfd.fd < 0)
+		return 1; /* nothing to wait on: poll the queue */
+	rc = poll(&pfd, 1, timeout_ms);
+	if (rc < 0)
+		return -1;
+	return rc > 0 ? 1 : 0;
+}

@@ -1,0 +1,124 @@
+/*
+ * frame.c - the vnb wire format (frame.h): pure encode and decode.
+ */
+#include <string.h>
+
+#include "vnb/frame.h"
+#include "vnb/vnb.h"
+
+#define ETH_ALEN_ 6
+#define ETH_HLEN_ 14
+#define VLAN_HLEN_ 4
+#define ETHERTYPE_VLAN_ 0x8100
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+void vnb_hdr_encode(uint8_t out[16], const struct vnb_hdr *h)
+{
+	out[0] = h->version;
+	out[1] = h->flags;
+	put16(out + 2, h->len);
+	put32(out + 4, h->job);
+	put16(out + 8, h->src_q);
+	put16(out + 10, h->dst_q);
+	put32(out + 12, h->seq);
+}
+
+void vnb_hdr_decode(const uint8_t in[16], struct vnb_hdr *h)
+{
+	h->version = in[0];
+	h->flags = in[1];
+	h->len = get16(in + 2);
+	h->job = get32(in + 4);
+	h->src_q = get16(in + 8);
+	h->dst_q = get16(in + 10);
+	h->seq = get32(in + 12);
+}
+
+size_t vnb_frame_build(uint8_t *buf, size_t cap, bool l2, const uint8_t dst[6],
+		       const uint8_t src[6], uint16_t vlan,
+		       const struct vnb_hdr *h)
+{
+	size_t off = 0;
+
+	if (l2) {
+		size_t need = ETH_HLEN_ + (vlan ? VLAN_HLEN_ : 0) + VNB_HDR_LEN;
+
+		if (cap < need)
+			return 0;
+		memcpy(buf, dst, ETH_ALEN_);
+		memcpy(buf + ETH_ALEN_, src, ETH_ALEN_);
+		off = 2 * ETH_ALEN_;
+		if (vlan) {
+			put16(buf + off, ETHERTYPE_VLAN_);
+			/* priority 0, DEI 0, the 12-bit VLAN id */
+			put16(buf + off + 2, vlan & 0x0fff);
+			off += VLAN_HLEN_;
+		}
+		put16(buf + off, VNB_ETHERTYPE);
+		off += 2;
+	} else if (cap < VNB_HDR_LEN) {
+		return 0;
+	}
+	vnb_hdr_encode(buf + off, h);
+	return off + VNB_HDR_LEN;
+}
+
+enum vnb_frame_verdict vnb_frame_parse(const uint8_t *buf, size_t len, bool l2,
+				       struct vnb_frame_info *info)
+{
+	size_t off = 0;
+
+	memset(info, 0, sizeof(*info));
+	if (l2) {
+		uint16_t type;
+
+		if (len < ETH_HLEN_)
+			return VNB_FRAME_MALFORMED;
+		memcpy(info->dst, buf, ETH_ALEN_);
+		memcpy(info->src, buf + ETH_ALEN_, ETH_ALEN_);
+		off = 2 * ETH_ALEN_;
+		type = get16(buf + off);
+		if (type == ETHERTYPE_VLAN_) {
+			if (len < ETH_HLEN_ + VLAN_HLEN_)
+				return VNB_FRAME_MALFORMED;
+			info->vlan = get16(buf + off + 2) & 0x0fff;
+			off += VLAN_HLEN_;
+			type = get16(buf + off);
+		}
+		off += 2;
+		if (type != VNB_ETHERTYPE)
+			return VNB_FRAME_NOT_VNB;
+	}
+	if (len - off < VNB_HDR_LEN)
+		return VNB_FRAME_MALFORMED;
+	vnb_hdr_decode(buf + off, &info->hdr);
+	off += VNB_HDR_LEN;
+	info->payload = off;
+	if (info->hdr.version != VNB_HDR_VERSION || info->hdr.len > len - off)
+		return VNB_FRAME_MALFORMED;
+	return VNB_FRAME_OK;
+}
