@@ -36,7 +36,11 @@ static int fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "vnic-bypass: pmix_exchange: rank %d: ", (int)myrank);
+	if (myrank == UINT32_MAX)
+		fprintf(stderr, "vnic-bypass: pmix_exchange: ");
+	else
+		fprintf(stderr,
+			"vnic-bypass: pmix_exchange: rank %u: ", myrank);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -186,7 +190,7 @@ int main(int argc, char **argv)
 	if (!(ep = vnb_ep_open(&attr, &err)))
 		return fail("vnb_ep_open: %s", err.text);
 	if (vnb_pmix_exchange(ep, &peers, &n, &myrank, &err) < 0) {
-		fail("vnb_pmix_exchange: %s", err.text);
+		fail("%s", err.text);
 		goto out;
 	}
 	if (want >= 0 && n != (uint32_t)want) {
