@@ -15,14 +15,15 @@
  *   free again only once tx_reap has returned its context.
  * - open lowers ep->max_payload to what the interface's MTU carries;
  *   tx_post fails with EMSGSIZE when len exceeds the frame or the MTU
- *   plus the Ethernet (and 802.1Q) header, which the kernel would drop.  A frame the kernel refuses anyway is
- *   dropped (PACKET_LOSS) and still completes.  Frames queued while the
- *   kick fails (link down, device queue full) stay queued; tx_reap kicks
- *   again.
+ *   plus the Ethernet (and 802.1Q) header, which the kernel would drop.
+ *   A frame the kernel refuses anyway is dropped (PACKET_LOSS) and still
+ *   completes.  Frames queued while the kick fails (link down, device
+ *   queue full) stay queued; tx_reap kicks again.
  * - rx_post takes any frame rx_next handed out, in any order.  The kernel
  *   fills the RX ring strictly in order, so a frame held across a whole
- *   lap of the ring stalls reception at that slot (later frames are
- *   dropped by the kernel) until it is posted back.
+ *   lap of the ring stalls reception at that slot (the kernel drops what
+ *   arrives meanwhile, and the core's rx_no_buffer does not see it) until
+ *   it is posted back.
  * - A vNIC in a tenant VLAN is the raw interface with attr.vlan: the core
  *   writes the 802.1Q tag into each frame, and no 802.1Q sub-interface is
  *   needed (kernels without CONFIG_VLAN_8021Q work).  The kernel moves a
