@@ -173,6 +173,91 @@ const char *vnb_ep_error(const struct vnb_ep *ep);
  * deterministic generator seeded with seed (loss-injection tests). */
 void vnb_ep_set_rx_loss(struct vnb_ep *ep, uint32_t ppm, uint64_t seed);
 
+/* ------------------------------------------------------------------ */
+/* Reliable messages (rel.c)                                            */
+/* ------------------------------------------------------------------ */
+
+/* Reliable, ordered messages of up to max_msg bytes between this
+ * endpoint and a table of peers, over any provider.  Per peer and
+ * direction: sequence numbers, cumulative and selective acks (sent alone
+ * or on data frames), a window of frames in flight, retransmission when
+ * an adaptive timeout expires (CLOCK_MONOTONIC, checked in
+ * vnb_rel_progress: no threads, no signals), duplicates discarded.  A
+ * message is cut into frames of vnb_ep_max_payload - 32 bytes and put
+ * together again in order.  Everything is allocated by vnb_rel_create.
+ *
+ * The endpoint stays the caller's: close it after vnb_rel_destroy, and
+ * while the rel object lives, use it only through the rel object (it
+ * polls the endpoint's completion queue).  Every peer must use the same
+ * provider and window.  A peer that never answers is retried forever
+ * (backing off to 1 s): a dead peer means a failed job. */
+struct vnb_rel;
+
+struct vnb_rel_attr {
+	size_t max_msg; /* largest message, either way; 0: 4 MiB */
+	uint32_t window; /* frames in flight per peer, 1..1024; 0: 64 */
+	uint32_t sq_depth; /* messages queued per peer, 1..65536; 0: 64 */
+	uint32_t rto_us; /* first retransmit timeout; 0: 1000 */
+	uint32_t rto_min_us; /* floor of the adaptive timeout; 0: 200 */
+};
+
+/* peers[0..npeers-1]: the addresses peers published (vnb_ep_addr); the
+ * index is how calls below name a peer.  The table may include this
+ * endpoint's own address (a PMIx exchange returns every rank), but
+ * messages to it are refused.  NULL with errno EINVAL (bad attribute, two
+ * peers with one address) or ENOMEM, and a message. */
+struct vnb_rel *vnb_rel_create(struct vnb_ep *ep, const struct vnb_addr *peers,
+			       size_t npeers, const struct vnb_rel_attr *attr,
+			       vnb_error_t *err);
+
+/* Accepts NULL; keeps errno.  Messages not yet acknowledged are dropped
+ * without completions; the endpoint is not closed. */
+void vnb_rel_destroy(struct vnb_rel *rel);
+
+/* Queue len bytes (0 allowed) at buf for peer.  The buffer is the
+ * caller's and must stay unchanged until vnb_rel_progress reports
+ * context: the peer has then received all of it.  Frames go out at once
+ * as far as the window allows.  0, or -1 with EAGAIN (sq_depth messages
+ * already queued to this peer: progress), EMSGSIZE (len > max_msg),
+ * EINVAL (bad peer, or the peer is this endpoint). */
+int vnb_rel_send(struct vnb_rel *rel, size_t peer, const void *buf, size_t len,
+		 uint64_t context);
+
+/* Do the protocol's work: receive frames, process acks, send new frames
+ * and retransmit overdue ones, send acks.  Writes the contexts of up to
+ * max messages that their peers have now fully received into done (the
+ * rest come with the next call), and returns how many; -1 with errno on
+ * an endpoint error. */
+int vnb_rel_progress(struct vnb_rel *rel, uint64_t *done, int max);
+
+/* Take the next complete message, from any peer, in each peer's sending
+ * order (peers served round robin): copy it into buf and set *peer and
+ * *len.  1 when a message was taken, 0 when none is complete; -1 with
+ * EMSGSIZE when cap is too small (*peer and *len tell which and how
+ * large; the message stays), or EBADMSG when the peer sent a message
+ * larger than this side's max_msg (it is discarded; *peer and *len
+ * say which and how large).  It does not progress: call
+ * vnb_rel_progress. */
+int vnb_rel_recv(struct vnb_rel *rel, size_t *peer, void *buf, size_t cap,
+		 size_t *len);
+
+/* Sleep until the endpoint may have completions, a retransmission is
+ * due, or timeout_ms passes (-1: no limit).  1 when there may be work
+ * for vnb_rel_progress, 0 on timeout, -1 with errno. */
+int vnb_rel_wait(struct vnb_rel *rel, int timeout_ms);
+
+struct vnb_rel_counters {
+	uint64_t msgs_sent; /* fully acknowledged */
+	uint64_t msgs_recv; /* complete, in order */
+	uint64_t data_frames; /* data frames sent, first time */
+	uint64_t retransmits; /* data frames sent again */
+	uint64_t acks_sent; /* standalone ack frames */
+	uint64_t dup_frames; /* data received twice: dropped */
+	uint64_t out_of_window; /* data beyond the window: dropped */
+	uint64_t bad_frames; /* short, bad version or type, unknown peer */
+};
+void vnb_rel_counters(const struct vnb_rel *rel, struct vnb_rel_counters *c);
+
 #ifdef __cplusplus
 }
 #endif
