@@ -380,6 +380,13 @@ static int attach(struct vnb_ep *ep, struct xdp_state *s, vnb_error_t *err)
 		rc = attach_mode(s, modes[i]);
 		if (rc == 0)
 			return 0;
+		if (rc == -EEXIST || rc == -EBUSY) {
+			/* Another endpoint attached first, right now. */
+			rc = find_attached(ep, s, err);
+			if (rc != 0)
+				return rc < 0 ? -1 : 0;
+			rc = -EBUSY;
+		}
 		if (rc == -EPERM || rc == -EACCES)
 			break;
 	}

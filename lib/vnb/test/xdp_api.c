@@ -21,6 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
 #include "common/tap.h"
 #include "vnb/frame.h"
 #include "vnb/test/xdp_netns.h"
@@ -268,6 +272,35 @@ static struct vnb_ep *open_q(const char *ifname, uint16_t q, unsigned flags,
 	return vnb_ep_open(&a, err);
 }
 
+/* Another XDP program on the interface: EBUSY, and it stays. */
+static void foreign_prog(void)
+{
+	struct bpf_insn pass[] = {
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K,
+	     .dst_reg = 0,
+	     .imm = XDP_PASS},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	vnb_error_t err = {{0}};
+	struct vnb_ep *e;
+	int fd, ifindex;
+
+	l2_netns_enter(&ns, 1);
+	ifindex = (int)if_nametoindex("vnbm0");
+	fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "other", "GPL", pass, 2, NULL);
+	if (fd < 0 || bpf_xdp_attach(ifindex, fd, XDP_FLAGS_SKB_MODE, NULL))
+		bail_out("cannot attach a foreign XDP program");
+	e = open_q("vnbm0", 0, 0, &err);
+	ok(e == NULL && errno == EBUSY,
+	   "another XDP program on the interface: EBUSY");
+	like(err.text, "another XDP program (other)", "... naming it (%s)",
+	     err.text);
+	vnb_ep_close(e);
+	ok(xn_xdp_attached(&ns, 1, "vnbm0"), "and it stays attached");
+	bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, NULL);
+	close(fd);
+}
+
 /* Two queues of one interface share the one legacy program: it stays
  * while either endpoint lives, also when one died without close. */
 static void shared(void)
@@ -322,6 +355,7 @@ static void shared(void)
 	vnb_ep_close(b);
 	ok(!xn_xdp_attached(&ns, 1, "vnbm0"),
 	   "its close sees the dead owner and detaches");
+	foreign_prog();
 	l2_netns_sh(&ns, 1, "ip link del vnbm0");
 }
 
