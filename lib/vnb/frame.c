@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include "vnb/core.h"
 #include "vnb/frame.h"
 #include "vnb/vnb.h"
 
@@ -11,51 +12,26 @@
 #define VLAN_HLEN_ 4
 #define ETHERTYPE_VLAN_ 0x8100
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
 void vnb_hdr_encode(uint8_t out[16], const struct vnb_hdr *h)
 {
 	out[0] = h->version;
 	out[1] = h->flags;
-	put16(out + 2, h->len);
-	put32(out + 4, h->job);
-	put16(out + 8, h->src_q);
-	put16(out + 10, h->dst_q);
-	put32(out + 12, h->seq);
+	vnb_put16(out + 2, h->len);
+	vnb_put32(out + 4, h->job);
+	vnb_put16(out + 8, h->src_q);
+	vnb_put16(out + 10, h->dst_q);
+	vnb_put32(out + 12, h->seq);
 }
 
 void vnb_hdr_decode(const uint8_t in[16], struct vnb_hdr *h)
 {
 	h->version = in[0];
 	h->flags = in[1];
-	h->len = get16(in + 2);
-	h->job = get32(in + 4);
-	h->src_q = get16(in + 8);
-	h->dst_q = get16(in + 10);
-	h->seq = get32(in + 12);
+	h->len = vnb_get16(in + 2);
+	h->job = vnb_get32(in + 4);
+	h->src_q = vnb_get16(in + 8);
+	h->dst_q = vnb_get16(in + 10);
+	h->seq = vnb_get32(in + 12);
 }
 
 size_t vnb_frame_build(uint8_t *buf, size_t cap, bool l2, const uint8_t dst[6],
@@ -73,12 +49,12 @@ size_t vnb_frame_build(uint8_t *buf, size_t cap, bool l2, const uint8_t dst[6],
 		memcpy(buf + ETH_ALEN_, src, ETH_ALEN_);
 		off = 2 * ETH_ALEN_;
 		if (vlan) {
-			put16(buf + off, ETHERTYPE_VLAN_);
+			vnb_put16(buf + off, ETHERTYPE_VLAN_);
 			/* priority 0, DEI 0, the 12-bit VLAN id */
-			put16(buf + off + 2, vlan & 0x0fff);
+			vnb_put16(buf + off + 2, vlan & 0x0fff);
 			off += VLAN_HLEN_;
 		}
-		put16(buf + off, VNB_ETHERTYPE);
+		vnb_put16(buf + off, VNB_ETHERTYPE);
 		off += 2;
 	} else if (cap < VNB_HDR_LEN) {
 		return 0;
@@ -101,13 +77,13 @@ enum vnb_frame_verdict vnb_frame_parse(const uint8_t *buf, size_t len, bool l2,
 		memcpy(info->dst, buf, ETH_ALEN_);
 		memcpy(info->src, buf + ETH_ALEN_, ETH_ALEN_);
 		off = 2 * ETH_ALEN_;
-		type = get16(buf + off);
+		type = vnb_get16(buf + off);
 		if (type == ETHERTYPE_VLAN_) {
 			if (len < ETH_HLEN_ + VLAN_HLEN_)
 				return VNB_FRAME_MALFORMED;
-			info->vlan = get16(buf + off + 2) & 0x0fff;
+			info->vlan = vnb_get16(buf + off + 2) & 0x0fff;
 			off += VLAN_HLEN_;
-			type = get16(buf + off);
+			type = vnb_get16(buf + off);
 		}
 		off += 2;
 		if (type != VNB_ETHERTYPE)

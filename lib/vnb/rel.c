@@ -115,20 +115,6 @@ static int32_t seqdiff(uint32_t a, uint32_t b)
 
 /* --- the wire header --- */
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
 void vnb_rel_hdr_encode(uint8_t out[VNB_REL_HDR_LEN],
 			const struct vnb_rel_hdr *h)
 {
@@ -136,13 +122,13 @@ void vnb_rel_hdr_encode(uint8_t out[VNB_REL_HDR_LEN],
 	out[1] = h->flags;
 	out[2] = h->version;
 	out[3] = 0;
-	put32(out + 4, h->seq);
-	put32(out + 8, h->ack);
-	put32(out + 12, h->total);
-	put32(out + 16, (uint32_t)(h->src >> 32));
-	put32(out + 20, (uint32_t)h->src);
-	put32(out + 24, (uint32_t)(h->sack >> 32));
-	put32(out + 28, (uint32_t)h->sack);
+	vnb_put32(out + 4, h->seq);
+	vnb_put32(out + 8, h->ack);
+	vnb_put32(out + 12, h->total);
+	vnb_put32(out + 16, (uint32_t)(h->src >> 32));
+	vnb_put32(out + 20, (uint32_t)h->src);
+	vnb_put32(out + 24, (uint32_t)(h->sack >> 32));
+	vnb_put32(out + 28, (uint32_t)h->sack);
 }
 
 void vnb_rel_hdr_decode(const uint8_t in[VNB_REL_HDR_LEN],
@@ -151,11 +137,11 @@ void vnb_rel_hdr_decode(const uint8_t in[VNB_REL_HDR_LEN],
 	h->type = in[0];
 	h->flags = in[1];
 	h->version = in[2];
-	h->seq = get32(in + 4);
-	h->ack = get32(in + 8);
-	h->total = get32(in + 12);
-	h->src = (uint64_t)get32(in + 16) << 32 | get32(in + 20);
-	h->sack = (uint64_t)get32(in + 24) << 32 | get32(in + 28);
+	h->seq = vnb_get32(in + 4);
+	h->ack = vnb_get32(in + 8);
+	h->total = vnb_get32(in + 12);
+	h->src = (uint64_t)vnb_get32(in + 16) << 32 | vnb_get32(in + 20);
+	h->sack = (uint64_t)vnb_get32(in + 24) << 32 | vnb_get32(in + 28);
 }
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)

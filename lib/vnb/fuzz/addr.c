@@ -17,11 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s, t1[256], t2[256];
 	vnb_error_t err;
 
-	s = malloc(size + 1);
+	s = fuzz_cstr(data, size);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 	if (vnb_addr_parse(s, &a, &err) == 0) {
 		FUZZ_CHECK(vnb_addr_format(&a, t1, sizeof(t1)) > 0);
 		FUZZ_CHECK(vnb_addr_parse(t1, &b, &err) == 0);

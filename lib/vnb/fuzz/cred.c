@@ -17,11 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s, text[VNB_CRED_MAX];
 	vnb_error_t err;
 
-	s = malloc(size + 1);
+	s = fuzz_cstr(data, size);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
 	if (vnb_cred_decode(s, &a, &err) == 0) {

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -16,5 +17,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		if (!(cond))                                                   \
 			abort();                                               \
 	} while (0)
+
+/* The input as a NUL-terminated string in a heap buffer of exactly
+ * size + 1 bytes (a read past the end shows under ASan); NULL when out
+ * of memory.  Free it. */
+static inline char *fuzz_cstr(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1);
+
+	if (s) {
+		if (size)
+			memcpy(s, data, size);
+		s[size] = '\0';
+	}
+	return s;
+}
 
 #endif

@@ -16,6 +16,7 @@
 #include "vnb/core.h"
 #include "vnb/fake.h"
 #include "vnb/frame.h"
+#include "vnb/test/fakeep.h"
 #include "vnb/vnb.h"
 
 #define JOB 42
@@ -26,22 +27,7 @@ static const uint8_t mac_b[6] = {0x02, 0, 0, 0, 0, 0xb};
 static struct vnb_ep *open_fake(const char *ifname, const uint8_t mac[6],
 				uint16_t queue, uint32_t nframes)
 {
-	struct vnb_ep_attr a;
-	vnb_error_t err = {{0}};
-	struct vnb_ep *ep;
-
-	memset(&a, 0, sizeof(a));
-	a.ifname = ifname;
-	memcpy(a.mac, mac, 6);
-	a.queue = queue;
-	a.job_tag = JOB;
-	a.nframes = nframes;
-	a.frame_size = 512;
-	a.flags = VNB_EP_FAKE;
-	ep = vnb_ep_open(&a, &err);
-	if (!ep)
-		bail_out("fake endpoint: %s", err.text);
-	return ep;
+	return fake_ep(ifname, mac, queue, JOB, nframes, 512);
 }
 
 static void test_prov_name(void)

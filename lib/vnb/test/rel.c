@@ -17,6 +17,7 @@
 #include "vnb/fake.h"
 #include "vnb/frame.h"
 #include "vnb/rel.h"
+#include "vnb/test/fakeep.h"
 #include "vnb/vnb.h"
 
 #define JOB 7
@@ -31,23 +32,9 @@ static uint8_t *src; /* the bytes messages are cut from */
 static struct vnb_ep *open_fake(const char *ifname, uint8_t last,
 				uint32_t nframes, uint32_t frame_size)
 {
-	struct vnb_ep_attr a;
-	vnb_error_t err = {{0}};
-	struct vnb_ep *ep;
+	const uint8_t mac[6] = {0x02, 0, 0, 0, 0, last};
 
-	memset(&a, 0, sizeof(a));
-	a.ifname = ifname;
-	a.mac[0] = 0x02;
-	a.mac[5] = last;
-	a.queue = 0;
-	a.job_tag = JOB;
-	a.nframes = nframes;
-	a.frame_size = frame_size;
-	a.flags = VNB_EP_FAKE;
-	ep = vnb_ep_open(&a, &err);
-	if (!ep)
-		bail_out("fake endpoint: %s", err.text);
-	return ep;
+	return fake_ep(ifname, mac, 0, JOB, nframes, frame_size);
 }
 
 /* FNV-1a over 8-byte words (fast enough under valgrind), then the tail */
