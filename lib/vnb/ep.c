@@ -557,7 +557,9 @@ static int open_one(struct vnb_ep *ep, enum vnb_prov p, vnb_error_t *err)
 {
 	const struct vnb_prov_ops *ops = prov_ops(p);
 	vnb_error_t perr = {{0}};
+	const char *what;
 	enum vnb_prov alt;
+	bool named;
 	int e;
 
 	if (!ops) {
@@ -578,20 +580,30 @@ static int open_one(struct vnb_ep *ep, enum vnb_prov p, vnb_error_t *err)
 	}
 	alt = would_work(ep, p);
 	errno = EPERM;
+	what = perr.text[0] ? perr.text : "operation not permitted";
+	/* the provider's own message usually names the capability */
+	named = strstr(what, "CAP_") != NULL;
+	if (alt != VNB_PROV_AUTO && named)
+		return vnb_errprintf(err,
+				     "provider %s: %s; checked: provider %s "
+				     "opens here",
+				     vnb_prov_name(p), what,
+				     vnb_prov_name(alt));
 	if (alt != VNB_PROV_AUTO)
 		return vnb_errprintf(err,
-				     "provider %s: %s: it needs %s; provider "
-				     "%s works here without it",
-				     vnb_prov_name(p),
-				     perr.text[0] ? perr.text
-						  : "operation not permitted",
-				     prov_caps(p), vnb_prov_name(alt));
-	return vnb_errprintf(
-	    err,
-	    "provider %s: %s: it needs %s, and no other "
-	    "provider works here either",
-	    vnb_prov_name(p),
-	    perr.text[0] ? perr.text : "operation not permitted", prov_caps(p));
+				     "provider %s: %s: it needs %s; checked: "
+				     "provider %s opens here",
+				     vnb_prov_name(p), what, prov_caps(p),
+				     vnb_prov_name(alt));
+	if (named)
+		return vnb_errprintf(err,
+				     "provider %s: %s; no other provider "
+				     "opens here either",
+				     vnb_prov_name(p), what);
+	return vnb_errprintf(err,
+			     "provider %s: %s: it needs %s, and no other "
+			     "provider opens here either",
+			     vnb_prov_name(p), what, prov_caps(p));
 }
 
 /* auto: xdp, packet, udp in order (shm only when asked for).  Stop at an

@@ -3,10 +3,10 @@
  *
  * Open it with attr.flags |= VNB_EP_FAKE (core.h).  Fake endpoints of one
  * process that share attr.ifname sit on one fake wire, a learning-free
- * switch: a frame goes to every other endpoint whose MAC is its
- * destination MAC (all of them for a group MAC or a frame too short to
- * have one), and every queue of that MAC sees it, as every AF_PACKET
- * socket of an interface does.  Two endpoints with the same ifname, MAC
+ * switch: a frame goes to every other endpoint whose MAC is the MAC of
+ * the destination address given to tx_post (all of them for a group
+ * MAC), and every queue of that MAC sees it, as every AF_PACKET socket of
+ * an interface does.  Two endpoints with the same ifname, MAC
  * and queue: the second gets EBUSY.
  *
  * Half of attr.nframes are send frames, half receive frames.  A send
