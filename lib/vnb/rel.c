@@ -12,6 +12,7 @@
  * which it puts the current message together, in order.  All of it is
  * allocated in vnb_rel_create.
  */
+#define _GNU_SOURCE /* ppoll */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 #define MAX_SQ_DEPTH 65536
 #define DEF_RTO_US 1000
 #define DEF_RTO_MIN_US 200
+#define DEF_ACK_DELAY_US 20
 #define RTO_MAX_NS 1000000000ull
 #define MAX_BACKOFF 10 /* doublings of the timeout for one frame */
 #define POLL_BATCH 32
@@ -79,6 +81,8 @@ struct peer {
 	size_t msg_len, msg_total;
 	bool msg_active, msg_ready, msg_err;
 	bool ack_pending;
+	uint64_t ack_due; /* when the ack owed must go out alone */
+	uint32_t unacked; /* data frames since the last ack sent */
 };
 
 struct vnb_rel {
@@ -92,6 +96,8 @@ struct vnb_rel {
 	size_t max_msg;
 	uint32_t window, sq_depth, frag;
 	uint64_t rto_min;
+	uint64_t ack_delay; /* ns */
+	uint32_t ack_every; /* frames */
 	uint64_t *done; /* completed send contexts, a ring */
 	size_t done_cap, done_head, done_n;
 	size_t recv_next; /* round robin */
@@ -290,6 +296,10 @@ struct vnb_rel *vnb_rel_create(struct vnb_ep *ep, const struct vnb_addr *peers,
 	r->sq_depth = a.sq_depth ? a.sq_depth : DEF_SQ_DEPTH;
 	r->rto_min =
 	    (uint64_t)(a.rto_min_us ? a.rto_min_us : DEF_RTO_MIN_US) * 1000;
+	r->ack_delay =
+	    (uint64_t)(a.ack_delay_us ? a.ack_delay_us : DEF_ACK_DELAY_US) *
+	    1000;
+	r->ack_every = r->window / 4 ? r->window / 4 : 1;
 	r->frag = (uint32_t)(vnb_ep_max_payload(ep) - VNB_REL_HDR_LEN);
 	vnb_ep_addr(ep, &self);
 	r->self_key = vnb_rel_addr_key(&self);
@@ -431,6 +441,7 @@ static int send_slot(struct vnb_rel *r, struct peer *p, uint32_t seq,
 	s->sent_ns = now;
 	s->need_tx = false;
 	p->ack_pending = false;
+	p->unacked = 0;
 	return 0;
 }
 
@@ -625,13 +636,29 @@ static void drain(struct vnb_rel *r, struct peer *p)
 	}
 }
 
+/* Owe p an ack: at once, or within the ack delay (a data frame back to
+ * p carries it for free meanwhile). */
+static void owe_ack(struct vnb_rel *r, struct peer *p, uint64_t now,
+		    bool at_once)
+{
+	if (!p->ack_pending) {
+		p->ack_pending = true;
+		p->ack_due = now + r->ack_delay;
+	}
+	if (at_once)
+		p->ack_due = now;
+	p->unacked++;
+}
+
 static void handle_data(struct vnb_rel *r, struct peer *p,
 			const struct vnb_rel_hdr *h, const uint8_t *data,
-			uint32_t len)
+			uint32_t len, uint64_t now)
 {
 	uint32_t seq = h->seq;
 
-	p->ack_pending = true;
+	/* a duplicate or an early frame: the sender lost an ack or a
+	 * frame, so tell it now (the selective ack shows the hole) */
+	owe_ack(r, p, now, seq != p->rcv_nxt);
 	if (len > r->frag) {
 		r->cnt.bad_frames++;
 		return;
@@ -692,7 +719,7 @@ static void handle_frame(struct vnb_rel *r, const struct vnb_cqe *c,
 	if (h.type == VNB_REL_DATA)
 		handle_data(r, p, &h,
 			    (const uint8_t *)c->data + VNB_REL_HDR_LEN,
-			    c->len - VNB_REL_HDR_LEN);
+			    c->len - VNB_REL_HDR_LEN, now);
 }
 
 static int send_ack(struct vnb_rel *r, struct peer *p)
@@ -707,6 +734,7 @@ static int send_ack(struct vnb_rel *r, struct peer *p)
 		return -1;
 	r->cnt.acks_sent++;
 	p->ack_pending = false;
+	p->unacked = 0;
 	return 0;
 }
 
@@ -740,7 +768,9 @@ int vnb_rel_progress(struct vnb_rel *r, uint64_t *done, int max)
 			continue;
 		if (p->sq_n && transmit(r, p, now) < 0 && errno != EAGAIN)
 			return -1;
-		if (p->ack_pending && send_ack(r, p) < 0 && errno != EAGAIN)
+		if (p->ack_pending &&
+		    (now >= p->ack_due || p->unacked >= r->ack_every) &&
+		    send_ack(r, p) < 0 && errno != EAGAIN)
 			return -1;
 	}
 	for (n = 0; n < max && r->done_n; n++) {
@@ -794,9 +824,11 @@ int vnb_rel_recv(struct vnb_rel *r, size_t *peer, void *buf, size_t cap,
 
 int vnb_rel_wait(struct vnb_rel *r, int timeout_ms)
 {
-	uint64_t now, next = UINT64_MAX;
+	uint64_t now, next = UINT64_MAX, wait_ns;
+	struct timespec ts, *tsp = NULL;
+	struct pollfd pfd;
 	size_t k;
-	int t = timeout_ms, rc;
+	int rc;
 
 	if (!r) {
 		errno = EINVAL;
@@ -808,25 +840,37 @@ int vnb_rel_wait(struct vnb_rel *r, int timeout_ms)
 	for (k = 0; k < r->npeers; k++) {
 		const struct peer *p = &r->peers[k];
 
-		if (p->ack_pending)
-			return 1;
+		if (p->ack_pending && p->ack_due < next)
+			next = p->ack_due;
 		if (p->snd_una != p->snd_nxt && p->deadline < next)
 			next = p->deadline;
 		if (p->sq_cut < p->sq_n && p->snd_nxt - p->snd_una < r->window)
 			return 1;
 	}
-	if (next != UINT64_MAX) {
-		uint64_t ms = next > now ? (next - now + 999999) / 1000000 : 0;
-
-		if (ms == 0)
-			return 1;
-		if (t < 0 || (uint64_t)t > ms)
-			t = (int)ms;
+	if (next <= now)
+		return 1;
+	wait_ns = next == UINT64_MAX ? UINT64_MAX : next - now;
+	if (timeout_ms >= 0 && (uint64_t)timeout_ms * 1000000 < wait_ns)
+		wait_ns = (uint64_t)timeout_ms * 1000000;
+	if (wait_ns != UINT64_MAX) {
+		ts.tv_sec = (time_t)(wait_ns / 1000000000);
+		ts.tv_nsec = (long)(wait_ns % 1000000000);
+		tsp = &ts;
 	}
-	rc = vnb_wait(r->ep, t);
-	if (rc == 0 && t != timeout_ms)
-		return 1; /* a retransmission is due */
-	return rc;
+	/* ppoll: the timers are finer than poll's milliseconds */
+	pfd.fd = vnb_ep_fd(r->ep);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (pfd.fd < 0)
+		return 1;
+	rc = ppoll(&pfd, 1, tsp, NULL);
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		return 1;
+	/* timed out: a timer of ours is due, or the caller's limit */
+	return timeout_ms >= 0 && (uint64_t)timeout_ms * 1000000 == wait_ns ? 0
+									    : 1;
 }
 
 void vnb_rel_counters(const struct vnb_rel *r, struct vnb_rel_counters *c)

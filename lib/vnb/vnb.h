@@ -189,8 +189,8 @@ void vnb_ep_set_rx_loss(struct vnb_ep *ep, uint32_t ppm, uint64_t seed);
  * The endpoint stays the caller's: close it after vnb_rel_destroy, and
  * while the rel object lives, use it only through the rel object (it
  * polls the endpoint's completion queue).  Every peer must use the same
- * provider and window.  A peer that never answers is retried forever
- * (backing off to 1 s): a dead peer means a failed job. */
+ * provider, frame size and window.  A peer that never answers is retried
+ * forever (backing off to 1 s): a dead peer means a failed job. */
 struct vnb_rel;
 
 struct vnb_rel_attr {
@@ -199,6 +199,8 @@ struct vnb_rel_attr {
 	uint32_t sq_depth; /* messages queued per peer, 1..65536; 0: 64 */
 	uint32_t rto_us; /* first retransmit timeout; 0: 1000 */
 	uint32_t rto_min_us; /* floor of the adaptive timeout; 0: 200 */
+	uint32_t ack_delay_us; /* longest wait for a data frame back to
+				* carry an ack; 0: 20 */
 };
 
 /* peers[0..npeers-1]: the addresses peers published (vnb_ep_addr); the
