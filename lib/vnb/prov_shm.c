@@ -26,11 +26,17 @@
  *   back: receivers never drop, senders wait), ECONNREFUSED when no live
  *   segment has that name, EMSGSIZE when the frame exceeds the peer's
  *   frame size, EINVAL when dst names no segment.
- * - fd: no file descriptor can be woken by another process's store
- *   without a system call on every send (an eventfd needs SCM_RIGHTS to be
- *   shared, and a write per frame would cost more than the copy), so fd
- *   returns -1 with ENOSYS: vnb_wait on a shm endpoint has to poll the
- *   ring in short sleeps.
+ * - fd: a datagram socket bound to the abstract name "\0vnb-shm/NAME"
+ *   (an eventfd could only be shared with SCM_RIGHTS).  A system call per
+ *   send would cost more than the copy, so senders only wake a receiver
+ *   that said it sleeps: fd() drains the socket, sets the segment's
+ *   waiting word and returns the socket (readable at once if a frame is
+ *   already there); a sender that publishes a frame and finds the word set
+ *   clears it and sends one byte to that name.  So fd() arms one wake-up:
+ *   vnb_wait calls it before each poll, and an event loop must call
+ *   vnb_ep_fd again before each sleep.  Abstract names are per network
+ *   namespace: across namespaces no wake-up arrives and vnb_wait sleeps to
+ *   its timeout (frames still flow).
  * - Segments are created 0600: peers run as the same user.
  * - Close marks the segment closed and unlinks it; senders that mapped it
  *   see the mark and look the name up again on their next send.  After a
@@ -50,8 +56,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -72,7 +81,8 @@ struct shm_hdr {
 	uint32_t frame_size;
 	uint32_t owner_pid;
 	_Atomic uint32_t closed;
-	uint8_t pad1[CACHELINE - 32];
+	_Atomic uint32_t waiting; /* the owner sleeps: wake it */
+	uint8_t pad1[CACHELINE - 36];
 	_Atomic uint64_t tail; /* the producers' claim counter */
 	uint8_t pad2[CACHELINE - 8];
 };
@@ -86,6 +96,8 @@ _Static_assert(sizeof(struct shm_hdr) == HDR_SIZE, "shm header layout");
 
 struct shm_peer {
 	char name[sizeof(((struct vnb_addr *)0)->shm)];
+	struct sockaddr_un wake; /* its wake-up socket */
+	socklen_t wake_len;
 	struct shm_hdr *hdr; /* NULL: entry free */
 	size_t len;
 	uint64_t used; /* for least recently used eviction */
@@ -106,6 +118,9 @@ struct shm_state {
 	uint64_t *tx_ctx; /* per send frame (index id - nslots) */
 	uint32_t *done; /* completed send frame ids, a FIFO */
 	uint32_t done_head, done_n;
+	int wake_fd; /* our wake-up socket, also used to wake peers */
+	struct sockaddr_un wake;
+	socklen_t wake_len;
 	struct shm_peer peers[VNB_SHM_PEERS];
 	uint64_t clock;
 	int last_peer;
@@ -178,6 +193,20 @@ static struct shm_hdr *map_segment(const char *path, size_t *len)
 		return NULL;
 	}
 	return h;
+}
+
+/* The abstract socket address that wakes the owner of segment name. */
+static socklen_t wake_addr(struct sockaddr_un *a, const char *name)
+{
+	int n;
+
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	/* sun_path[0] stays 0: the abstract namespace */
+	n = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "vnb-shm/%s",
+		     name);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+			   (size_t)n);
 }
 
 /* Our name: attr.shm_name, or one derived from job tag and queue. */
@@ -308,6 +337,8 @@ static void teardown(struct shm_state *s)
 		munmap(s->hdr, s->len);
 		shm_unlink(s->path);
 	}
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
 	free(s->tx_area);
 	free(s->tx_free);
 	free(s->tx_ctx);
@@ -337,6 +368,7 @@ static int shm_open_ep(struct vnb_ep *ep, vnb_error_t *err)
 	s->nslots = s->nframes / 2;
 	ntx = s->nframes - s->nslots;
 	s->last_peer = -1;
+	s->wake_fd = -1;
 	if (posix_memalign((void **)&s->tx_area, 4096,
 			   (size_t)ntx * s->frame_size) != 0)
 		s->tx_area = NULL;
@@ -358,6 +390,17 @@ static int shm_open_ep(struct vnb_ep *ep, vnb_error_t *err)
 	for (i = ntx; i > 0; i--)
 		s->tx_free[s->ntx_free++] = s->nslots + i - 1;
 	if (pick_name(ep, s, err) < 0 || create_segment(ep, s, err) < 0) {
+		teardown(s);
+		return -1;
+	}
+	s->wake_len = wake_addr(&s->wake, ep->self.shm);
+	s->wake_fd =
+	    socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->wake_fd < 0 ||
+	    bind(s->wake_fd, (struct sockaddr *)&s->wake, s->wake_len) < 0) {
+		vnb_errprintf(err,
+			      "binding the wake-up socket of segment %s: %s",
+			      s->path, strerror(errno));
 		teardown(s);
 		return -1;
 	}
@@ -425,6 +468,7 @@ static struct shm_peer *peer(struct shm_state *s, const char *name)
 	if (!p->hdr)
 		return NULL;
 	memcpy(p->name, name, n + 1);
+	p->wake_len = wake_addr(&p->wake, name);
 	s->last_peer = (int)(p - s->peers);
 found:
 	/* The peer closed or was replaced: look its name up again. */
@@ -502,6 +546,13 @@ static int shm_tx_post(struct vnb_ep *ep, uint32_t id, uint32_t len,
 	}
 	s->tx_ctx[id - s->nslots] = ctx;
 	s->done[(s->done_head + s->done_n++) % ntx] = id;
+	/* The frame's publication before the look at the waiting word; the
+	 * owner sets the word before it looks at the ring (see shm_fd). */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&p->hdr->waiting, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&p->hdr->waiting, 0, memory_order_relaxed))
+		(void)sendto(s->wake_fd, "", 1, MSG_DONTWAIT,
+			     (struct sockaddr *)&p->wake, p->wake_len);
 	return 0;
 fail:
 	s->tx_free[s->ntx_free++] = id;
@@ -556,10 +607,29 @@ static int shm_rx_post(struct vnb_ep *ep, uint32_t id)
 	return 0;
 }
 
+/* Arm one wake-up and return the socket it arrives on. */
 static int shm_fd(const struct vnb_ep *ep)
 {
-	errno = ENOSYS;
-	return -1;
+	struct shm_state *s = ep->prov;
+	char buf[64];
+
+	if (!s) {
+		errno = EINVAL;
+		return -1;
+	}
+	while (recv(s->wake_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	atomic_store_explicit(&s->hdr->waiting, 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&slot_at(s->hdr, s->head)->seq,
+				 memory_order_acquire) == s->head + 1) {
+		/* A frame is there already: be readable at once. */
+		atomic_store_explicit(&s->hdr->waiting, 0,
+				      memory_order_relaxed);
+		(void)sendto(s->wake_fd, "", 1, MSG_DONTWAIT,
+			     (struct sockaddr *)&s->wake, s->wake_len);
+	}
+	return s->wake_fd;
 }
 
 const struct vnb_prov_ops vnb_prov_shm = {
