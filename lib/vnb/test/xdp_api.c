@@ -46,6 +46,8 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static uint16_t vlan; /* the VLAN of the endpoints open_side opens */
+
 static struct vnb_ep *open_side(int side, unsigned flags, vnb_error_t *err)
 {
 	struct vnb_ep_attr a;
@@ -56,6 +58,7 @@ static struct vnb_ep *open_side(int side, unsigned flags, vnb_error_t *err)
 	a.prov = VNB_PROV_XDP;
 	a.nframes = 256;
 	a.flags = flags;
+	a.vlan = vlan;
 	l2_netns_enter(&ns, side);
 	return vnb_ep_open(&a, err);
 }
@@ -272,6 +275,25 @@ static struct vnb_ep *open_q(const char *ifname, uint16_t q, unsigned flags,
 	return vnb_ep_open(&a, err);
 }
 
+/* Frames behind an 802.1Q tag reach the socket too. */
+static void tagged(void)
+{
+	vnb_error_t err = {{0}};
+	struct vnb_ep *e0, *e1;
+
+	vlan = 10;
+	e0 = open_side(0, VNB_EP_XDP_SKB, &err);
+	e1 = open_side(1, VNB_EP_XDP_SKB, &err);
+	ok(e0 && e1, "VLAN 10: both ends open (%s)", err.text);
+	if (e0 && e1)
+		exchange(e0, e1, "VLAN 10");
+	l2_netns_enter(&ns, 0);
+	vnb_ep_close(e0);
+	l2_netns_enter(&ns, 1);
+	vnb_ep_close(e1);
+	vlan = 0;
+}
+
 /* Another XDP program on the interface: EBUSY, and it stays. */
 static void foreign_prog(void)
 {
@@ -417,6 +439,7 @@ int main(void)
 	else
 		diag("no private bpffs: the dispatcher path is not tried");
 
+	tagged();
 	shared();
 	unprivileged();
 	e = open_side(1, VNB_EP_XDP_SKB | VNB_EP_XDP_NATIVE, &err);
