@@ -259,6 +259,7 @@ static int find_attached(struct vnb_ep *ep, struct xdp_state *s,
 	struct xdp_multiprog *mp;
 	struct xdp_program *head;
 	enum xdp_attach_mode m;
+	const char *name;
 	int rc = 0;
 
 	mp = xdp_multiprog__get_from_ifindex(s->ifindex);
@@ -268,14 +269,14 @@ static int find_attached(struct vnb_ep *ep, struct xdp_state *s,
 	if (!head || !xdp_multiprog__is_legacy(mp))
 		goto out;
 	m = xdp_multiprog__attach_mode(mp);
-	if (strcmp(xdp_program__name(head), PROG_NAME) != 0) {
+	name = xdp_program__name(head) ? xdp_program__name(head) : "";
+	if (strcmp(name, PROG_NAME) != 0) {
 		errno = EBUSY;
 		rc = vnb_errprintf(err,
 				   "%s has another XDP program (%s) "
 				   "attached in %s mode; detach it (ip link "
 				   "set dev %s xdp off) or use provider=packet",
-				   ep->ifname, xdp_program__name(head),
-				   mode_name(m), ep->ifname);
+				   ep->ifname, name, mode_name(m), ep->ifname);
 		goto out;
 	}
 	if (((ep->attr.flags & VNB_EP_XDP_NATIVE) && m != XDP_MODE_NATIVE) ||
@@ -338,20 +339,25 @@ static int attach_mode(struct xdp_state *s, enum xdp_attach_mode m)
 		unload(s);
 		return rc;
 	}
+	s->xsks_fd = bpf_object__find_map_fd_by_name(s->obj, XSKS_MAP);
+	s->owner_fd = bpf_object__find_map_fd_by_name(s->obj, OWNER_MAP);
+	if (s->xsks_fd < 0 || s->owner_fd < 0 ||
+	    (s->xsks_fd = dup(s->xsks_fd)) < 0 ||
+	    (s->owner_fd = dup(s->owner_fd)) < 0) {
+		rc = -errno;
+		xdp_program__detach(s->prog, s->ifindex, m, 0);
+		if (s->xsks_fd >= 0)
+			close(s->xsks_fd);
+		s->xsks_fd = s->owner_fd = -1;
+		unload(s);
+		return rc ? rc : -ENOENT;
+	}
 	s->attach_mode = m;
 	s->prog_id = xdp_program__id(s->prog);
 	mp = xdp_multiprog__get_from_ifindex(s->ifindex);
 	s->legacy = !mp || libxdp_get_error(mp) || xdp_multiprog__is_legacy(mp);
 	if (mp && !libxdp_get_error(mp))
 		xdp_multiprog__close(mp);
-	s->xsks_fd = bpf_object__find_map_fd_by_name(s->obj, XSKS_MAP);
-	s->owner_fd = bpf_object__find_map_fd_by_name(s->obj, OWNER_MAP);
-	if (s->xsks_fd >= 0)
-		s->xsks_fd = dup(s->xsks_fd);
-	if (s->owner_fd >= 0)
-		s->owner_fd = dup(s->owner_fd);
-	if (s->xsks_fd < 0 || s->owner_fd < 0)
-		return -ENOENT;
 	return 0;
 }
 
