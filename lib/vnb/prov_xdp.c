@@ -34,7 +34,8 @@
  *   aligned chunks); EINVAL otherwise.  In copy mode the kernel puts a
  *   received frame XDP_PACKET_HEADROOM (256) bytes into its chunk, so
  *   frames longer than frame_size - 256 never arrive.
- * - open lowers ep->max_payload to what such a frame carries.
+ * - open lowers ep->max_payload to what such a frame carries, and to
+ *   the interface MTU less the vnb header.
  * - tx_post kicks the kernel with sendto(MSG_DONTWAIT) when the TX ring
  *   asks for a wakeup (always, in copy mode); tx_reap kicks again while
  *   descriptors wait in the TX ring.  rx_next calls recvfrom(MSG_DONTWAIT)
@@ -56,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -492,6 +494,28 @@ static int check_geometry(struct vnb_ep *ep, vnb_error_t *err)
 	return 0;
 }
 
+/* What one frame carries: the interface sends and accepts MTU bytes after
+ * the Ethernet header, and a received frame sits XDP_PACKET_HEADROOM into
+ * its chunk. */
+static void lower_max_payload(struct vnb_ep *ep, const struct xdp_state *s)
+{
+	uint32_t room = s->frame_size - XDP_PACKET_HEADROOM - ep->hdr_len;
+	struct ifreq ifr;
+	int fd;
+
+	if (ep->max_payload > room)
+		ep->max_payload = room;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ep->ifname);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && ioctl(fd, SIOCGIFMTU, &ifr) == 0 &&
+	    ifr.ifr_mtu > VNB_HDR_LEN &&
+	    ep->max_payload > (uint32_t)ifr.ifr_mtu - VNB_HDR_LEN)
+		ep->max_payload = (uint32_t)ifr.ifr_mtu - VNB_HDR_LEN;
+	if (fd >= 0)
+		close(fd);
+}
+
 static int make_umem(struct vnb_ep *ep, struct xdp_state *s, vnb_error_t *err)
 {
 	struct xsk_umem_config uc;
@@ -593,9 +617,7 @@ static int xdp_open(struct vnb_ep *ep, vnb_error_t *err)
 	}
 	if (check_geometry(ep, err) < 0)
 		goto fail;
-	if (ep->max_payload > s->frame_size - XDP_PACKET_HEADROOM - ep->hdr_len)
-		ep->max_payload =
-		    s->frame_size - XDP_PACKET_HEADROOM - ep->hdr_len;
+	lower_max_payload(ep, s);
 	s->tx_free = calloc(s->nframes - s->nrx, sizeof(*s->tx_free));
 	s->tx_ctx = calloc(s->nframes, sizeof(*s->tx_ctx));
 	if (!s->tx_free || !s->tx_ctx) {
