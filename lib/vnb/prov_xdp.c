@@ -41,6 +41,8 @@
  *   descriptors wait in the TX ring.  rx_next calls recvfrom(MSG_DONTWAIT)
  *   when the RX ring is empty and the fill ring asks for a wakeup.
  * - A failed tx_post puts the frame back in the free list.
+ * - rx_post of a frame that rx_next did not hand out (or that is back
+ *   already) is EINVAL: the kernel would fill it twice.
  * - libbpf and libxdp print through process-wide callbacks; open and close
  *   swap in a silent one while they run and restore the caller's after
  *   (not thread-safe against another thread setting them meanwhile).
@@ -108,6 +110,7 @@ struct xdp_state {
 	uint32_t ntx_free;
 	uint64_t *tx_ctx; /* per frame id */
 	uint32_t tx_outstanding;
+	uint8_t *rx_held; /* per receive frame: handed out by rx_next */
 	/* the XDP program */
 	int ifindex;
 	struct bpf_object *obj; /* our instance, when we loaded one */
@@ -462,6 +465,7 @@ static void teardown(struct xdp_state *s, uint32_t queue)
 		munmap(s->area, s->area_len);
 	free(s->tx_free);
 	free(s->tx_ctx);
+	free(s->rx_held);
 	free(s);
 }
 
@@ -620,7 +624,8 @@ static int xdp_open(struct vnb_ep *ep, vnb_error_t *err)
 	lower_max_payload(ep, s);
 	s->tx_free = calloc(s->nframes - s->nrx, sizeof(*s->tx_free));
 	s->tx_ctx = calloc(s->nframes, sizeof(*s->tx_ctx));
-	if (!s->tx_free || !s->tx_ctx) {
+	s->rx_held = calloc(s->nrx, sizeof(*s->rx_held));
+	if (!s->tx_free || !s->tx_ctx || !s->rx_held) {
 		fail(ep, err, ENOMEM, "allocating the frame tables");
 		goto fail;
 	}
@@ -767,6 +772,8 @@ static int xdp_rx_next(struct vnb_ep *ep, uint8_t **data, uint32_t *len,
 	xsk_ring_cons__release(&s->rx, 1);
 	*id = (uint32_t)(addr / s->frame_size);
 	*data = s->area + addr;
+	if (*id < s->nrx)
+		s->rx_held[*id] = 1;
 	return 1;
 }
 
@@ -775,10 +782,12 @@ static int xdp_rx_post(struct vnb_ep *ep, uint32_t id)
 	struct xdp_state *s = ep->prov;
 	uint32_t idx;
 
-	if (id >= s->nrx) {
+	/* A frame given back twice would be filled twice at once. */
+	if (id >= s->nrx || !s->rx_held[id]) {
 		errno = EINVAL;
 		return -1;
 	}
+	s->rx_held[id] = 0;
 	/* The fill ring holds every receive frame: never full. */
 	if (xsk_ring_prod__reserve(&s->fq, 1, &idx) != 1) {
 		errno = ENOBUFS;

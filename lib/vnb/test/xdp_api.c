@@ -210,6 +210,8 @@ static void foreign(struct vnb_ep *e1)
 	}
 	vnb_ep_counters(e1, &c1);
 	is_int(got, 1, "only the frame for us is delivered");
+	ok(vnb_post_recv(e1, 0, 0) < 0 && errno == EINVAL,
+	   "posting a receive frame that is posted already: EINVAL");
 	is_int((long long)(c1.rx_foreign_job - c0.rx_foreign_job), 1,
 	       "the frame of another job is dropped and counted");
 	is_int((long long)(c1.rx_foreign_queue - c0.rx_foreign_queue), 1,
