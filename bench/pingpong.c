@@ -69,6 +69,16 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* A send that cannot go out for this long gives up (ETIMEDOUT). */
+#define SEND_STALL_NS 2000000000u
+static bool stalled(uint64_t deadline)
+{
+	if (now_ns() < deadline)
+		return false;
+	errno = ETIMEDOUT;
+	return true;
+}
+
 static void pin(int cpu)
 {
 	cpu_set_t s;
@@ -217,11 +227,12 @@ static int vnbt_send(struct pp_tp *t, const void *buf, size_t len)
 {
 	struct vnb_tp *v = (struct vnb_tp *)t;
 	struct vnb_cqe c[32];
+	uint64_t deadline = now_ns() + SEND_STALL_NS;
 
 	for (;;) {
 		if (vnb_post_send(v->ep, &v->peer, buf, len, 0) == 0)
 			return 0;
-		if (errno != EAGAIN || stop)
+		if (errno != EAGAIN || stop || stalled(deadline))
 			return -1;
 		/* send queue full: reap, keeping receives for recv */
 		int k = vnb_poll_cq(v->ep, c, 32);
@@ -283,12 +294,14 @@ static void vnbt_close(struct pp_tp *t)
 	}
 }
 
-static struct pp_tp *vnbt_open(enum vnb_prov prov, const char *ifname,
-			       const char *shm, char *why, size_t whylen)
+static struct pp_tp *vnbt_open(enum vnb_prov prov, unsigned flags,
+			       const char *ifname, const char *shm, char *why,
+			       size_t whylen)
 {
 	struct vnb_ep_attr a = {
 	    .ifname = ifname,
 	    .prov = prov,
+	    .flags = flags,
 	    .job_tag = 0x62656e63, /* "benc" */
 	    .shm_name = shm,
 	};
@@ -326,25 +339,150 @@ static int vnbt_peer(struct pp_tp *t, const char *addr)
 	return vnb_addr_parse(addr, &v->peer, &err);
 }
 
+/* ----------------------------------- libvnb reliable messages transport */
+
+#define REL_SLOTS 256
+
+/* vnb_rel_send borrows the buffer until the peer has it all: messages are
+ * copied into slots, each reused once its send has completed. */
+struct rel_tp {
+	struct pp_tp tp;
+	struct vnb_ep *ep;
+	struct vnb_rel *rel;
+	uint8_t (*slot)[PP_MAXMSG];
+	bool busy[REL_SLOTS];
+	uint32_t next;
+};
+
+static int relt_progress(struct rel_tp *r)
+{
+	uint64_t done[64];
+	int k = vnb_rel_progress(r->rel, done, 64);
+
+	for (int i = 0; i < k; i++)
+		r->busy[done[i] % REL_SLOTS] = false;
+	return k;
+}
+
+static int relt_send(struct pp_tp *t, const void *buf, size_t len)
+{
+	struct rel_tp *r = (struct rel_tp *)t;
+	uint32_t s = r->next;
+	uint64_t deadline = now_ns() + SEND_STALL_NS;
+
+	while (r->busy[s])
+		if (relt_progress(r) < 0 || stop || stalled(deadline))
+			return -1;
+	memcpy(r->slot[s], buf, len);
+	while (vnb_rel_send(r->rel, 0, r->slot[s], len, s) < 0)
+		if (errno != EAGAIN || relt_progress(r) < 0 || stop ||
+		    stalled(deadline))
+			return -1;
+	r->busy[s] = true;
+	r->next = (s + 1) % REL_SLOTS;
+	return 0;
+}
+
+static int relt_recv(struct pp_tp *t, void *buf, size_t cap)
+{
+	struct rel_tp *r = (struct rel_tp *)t;
+	size_t peer, len;
+	int k;
+
+	if ((k = vnb_rel_recv(r->rel, &peer, buf, cap, &len)) == 0) {
+		if (relt_progress(r) < 0)
+			return -1;
+		k = vnb_rel_recv(r->rel, &peer, buf, cap, &len);
+	}
+	return k == 1 ? (int)len : k;
+}
+
+static void relt_close(struct pp_tp *t)
+{
+	struct rel_tp *r = (struct rel_tp *)t;
+
+	if (r) {
+		vnb_rel_destroy(r->rel);
+		vnb_ep_close(r->ep);
+		free(r->slot);
+		free(r);
+	}
+}
+
+static struct pp_tp *relt_open(enum vnb_prov prov, const char *ifname,
+			       char *why, size_t whylen)
+{
+	struct vnb_ep_attr a = {
+	    .ifname = ifname,
+	    .prov = prov,
+	    .job_tag = 0x62656e63,
+	};
+	struct rel_tp *r = calloc(1, sizeof(*r));
+	vnb_error_t err = {{0}};
+	struct vnb_addr self;
+
+	if (!r || !(r->slot = calloc(REL_SLOTS, sizeof(*r->slot)))) {
+		free(r);
+		snprintf(why, whylen, "no memory");
+		return NULL;
+	}
+	if (!(r->ep = vnb_ep_open(&a, &err))) {
+		snprintf(why, whylen, "%.190s",
+			 err.text[0] ? err.text : strerror(errno));
+		relt_close(&r->tp);
+		return NULL;
+	}
+	r->tp.send = relt_send;
+	r->tp.recv = relt_recv;
+	r->tp.close = relt_close;
+	r->tp.max_msg = PP_MAXMSG;
+	snprintf(r->tp.mode, sizeof(r->tp.mode), "%.40s, rel",
+		 vnb_ep_mode(r->ep));
+	vnb_ep_addr(r->ep, &self);
+	if (vnb_addr_format(&self, r->tp.addr, sizeof(r->tp.addr)) < 0) {
+		snprintf(why, whylen, "vnb_addr_format: %s", strerror(errno));
+		relt_close(&r->tp);
+		return NULL;
+	}
+	return &r->tp;
+}
+
+/* The reliable layer is made once the peer's address is known. */
+static int relt_peer(struct pp_tp *t, const char *addr)
+{
+	struct rel_tp *r = (struct rel_tp *)t;
+	struct vnb_rel_attr ra = {.max_msg = PP_MAXMSG};
+	struct vnb_addr peer;
+	vnb_error_t err = {{0}};
+
+	if (vnb_addr_parse(addr, &peer, &err) < 0)
+		return -1;
+	r->rel = vnb_rel_create(r->ep, &peer, 1, &ra, &err);
+	return r->rel ? 0 : -1;
+}
+
 /* ------------------------------------------------------------ the rows */
 
-enum kind { K_VNB, K_UDP_BUSY, K_UDP_BLOCK, K_XSK };
+enum kind { K_VNB, K_REL, K_UDP_BUSY, K_UDP_BLOCK, K_XSK };
 
 struct row {
 	const char *name;
 	enum kind kind;
 	enum vnb_prov prov;
 	bool same_ns; /* both ends in namespace A (shm) */
+	unsigned flags; /* vnb_ep_attr.flags */
 };
 
 static const struct row rows[] = {
-    {"libvnb xdp", K_VNB, VNB_PROV_XDP, false},
-    {"libvnb packet", K_VNB, VNB_PROV_PACKET, false},
-    {"libvnb udp", K_VNB, VNB_PROV_UDP, false},
-    {"libvnb shm", K_VNB, VNB_PROV_SHM, true},
-    {"raw AF_XDP ring (floor)", K_XSK, 0, false},
-    {"UDP socket, busy-poll", K_UDP_BUSY, 0, false},
-    {"UDP socket, blocking", K_UDP_BLOCK, 0, false},
+    {"libvnb xdp", K_VNB, VNB_PROV_XDP, false, 0},
+    {"libvnb xdp, skb mode", K_VNB, VNB_PROV_XDP, false, VNB_EP_XDP_SKB},
+    {"libvnb packet", K_VNB, VNB_PROV_PACKET, false, 0},
+    {"libvnb udp", K_VNB, VNB_PROV_UDP, false, 0},
+    {"libvnb shm", K_VNB, VNB_PROV_SHM, true, 0},
+    {"libvnb reliable over xdp", K_REL, VNB_PROV_XDP, false, 0},
+    {"raw AF_XDP ring (floor)", K_XSK, 0, false, 0},
+    {"UDP socket, busy-poll", K_UDP_BUSY, 0, false, 0},
+    {"UDP socket, blocking", K_UDP_BLOCK, 0, false, 0},
 };
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
 
@@ -380,9 +518,11 @@ static struct pp_tp *tp_open(const struct row *r, bool server, char *why,
 
 	switch (r->kind) {
 	case K_VNB:
-		return vnbt_open(r->prov, ifname,
+		return vnbt_open(r->prov, r->flags, ifname,
 				 server ? "vnbpp-srv" : "vnbpp-cli", why,
 				 whylen);
+	case K_REL:
+		return relt_open(r->prov, ifname, why, whylen);
 	case K_UDP_BUSY:
 	case K_UDP_BLOCK:
 		return udp_open(ip, r->kind == K_UDP_BLOCK, why, whylen);
@@ -397,6 +537,8 @@ static int tp_peer(const struct row *r, struct pp_tp *t, const char *addr)
 	switch (r->kind) {
 	case K_VNB:
 		return vnbt_peer(t, addr);
+	case K_REL:
+		return relt_peer(t, addr);
 	case K_UDP_BUSY:
 	case K_UDP_BLOCK:
 		return udp_peer(t, addr);
@@ -491,8 +633,12 @@ static void measure_latency(struct pp_tp *t, size_t size, struct result *res,
 		h.seq = (uint32_t)i;
 		memcpy(msg, &h, sizeof(h));
 		t0 = now_ns();
-		if (t->send(t, msg, size) < 0)
-			break;
+		if (t->send(t, msg, size) < 0) {
+			snprintf(res->lat[si].na, sizeof(res->lat[si].na),
+				 "n/a (send %ld: %s)", i + 1, strerror(errno));
+			free(rtt);
+			return;
+		}
 		r = wait_for(t, buf, M_PING, h.seq, t0 + 200000000u);
 		t1 = now_ns();
 		if (r < 0)
@@ -533,8 +679,12 @@ static void measure_stream(struct pp_tp *t, size_t size, struct result *res,
 	for (long i = 0; i < opt.n; i++) {
 		h.seq = (uint32_t)i;
 		memcpy(msg, &h, sizeof(h));
-		if (t->send(t, msg, size) < 0)
-			break;
+		if (t->send(t, msg, size) < 0) {
+			snprintf(res->bw[si].na, sizeof(res->bw[si].na),
+				 "n/a (send %ld of %ld: %s)", i + 1, opt.n,
+				 strerror(errno));
+			return;
+		}
 		sent++;
 		if (i % WINDOW == WINDOW - 1) {
 			r = wait_for(t, buf, M_ACK, h.seq,
@@ -582,7 +732,11 @@ static void client(struct pp_tp *t, struct result *res)
 				 res->lat[si].na);
 			continue;
 		}
+		if (getenv("PINGPONG_DEBUG"))
+			fprintf(stderr, "latency %zu B\n", sizes[si]);
 		measure_latency(t, sizes[si], res, si);
+		if (getenv("PINGPONG_DEBUG"))
+			fprintf(stderr, "stream %zu B\n", sizes[si]);
 		measure_stream(t, sizes[si], res, si);
 	}
 }
@@ -774,7 +928,8 @@ static pid_t fi_spawn(const struct fi_row *f, bool server, size_t size,
 			     sizeof(why)) < 0)
 			_exit(127);
 		dup2(p[1], 1);
-		dup2(devnull, 2);
+		/* the client's errors explain an n/a cell */
+		dup2(server ? devnull : p[1], 2);
 		if (server)
 			execlp("fi_pingpong", "fi_pingpong", "-p", f->prov,
 			       "-e", f->ep, "-S", sz, "-I", it, (char *)NULL);
@@ -832,7 +987,10 @@ static void run_fi(const struct fi_row *f, size_t size, char *cell, size_t len,
 	wait_deadline(s, 10);
 	close(sout);
 	close(cout);
-	for (l = strtok(buf, "\n"); l; l = strtok(NULL, "\n")) {
+	char *save = NULL, *last = NULL;
+
+	for (l = strtok_r(buf, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
 		char b[32], sent[32], ack[32], tot[32], tm[32];
 		double mbs, us, mx;
 
@@ -842,9 +1000,13 @@ static void run_fi(const struct fi_row *f, size_t size, char *cell, size_t len,
 			*rtt_ns = 2 * us * 1000;
 			return;
 		}
+		last = l;
 	}
-	snprintf(cell, len, "n/a (fi_pingpong -p %s failed%s)", f->prov,
-		 st == 127 << 8 ? ": not installed" : "");
+	if (st == 127 << 8)
+		snprintf(cell, len, "n/a (fi_pingpong: not installed)");
+	else
+		snprintf(cell, len, "n/a (fi_pingpong: %.80s)",
+			 last ? last : "no output");
 }
 
 /* --------------------------------------------------------------- table */
@@ -872,6 +1034,14 @@ static void ratio(const char *what, double a, double b, double target,
 
 	printf("  %-44s %6.2fx   target %s %.2fx   %s\n", what, x,
 	       at_least ? ">=" : "<=", target, met ? "met" : "NOT met");
+}
+
+static const struct result *by_name(const struct result *res, const char *name)
+{
+	for (size_t i = 0; i < NROWS; i++)
+		if (strcmp(rows[i].name, name) == 0)
+			return &res[i];
+	abort();
 }
 
 static void usage(void)
@@ -948,10 +1118,10 @@ int main(int argc, char **argv)
 
 	printf("Round trip, us: p50 / p99 (libfabric rows: 2 x the mean "
 	       "one-way time fi_pingpong prints; it gives no percentiles)\n");
-	printf("%-28s %-24s %-20s %-20s %-20s\n", "row", "mode", "64 B",
+	printf("%-28s %-30s %-20s %-20s %-20s\n", "row", "mode", "64 B",
 	       "1 KiB", "8 KiB");
 	for (size_t i = 0; i < NROWS; i++) {
-		printf("%-28s %-24s", rows[i].name,
+		printf("%-28s %-30s", rows[i].name,
 		       res[i].na[0] ? "-" : res[i].mode);
 		for (int si = 0; si < NSIZES; si++) {
 			cell_lat(&res[i], si, cell, sizeof(cell));
@@ -960,7 +1130,7 @@ int main(int argc, char **argv)
 		printf("\n");
 	}
 	for (size_t i = 0; i < NFI; i++) {
-		printf("%-28s %-24s", fi_rows[i].name, "fi_pingpong, mean");
+		printf("%-28s %-30s", fi_rows[i].name, "fi_pingpong, mean");
 		for (int si = 0; si < NSIZES; si++) {
 			if (fi_rtt[i][si] > 0)
 				snprintf(cell, sizeof(cell), "%7.2f",
@@ -979,10 +1149,10 @@ int main(int argc, char **argv)
 	printf("\nOne sender, windows of %d messages, one acknowledgement per "
 	       "window: messages/s (MB/s) the receiver got\n",
 	       WINDOW);
-	printf("%-28s %-24s %-20s %-20s %-20s\n", "row", "", "64 B", "1 KiB",
+	printf("%-28s %-30s %-20s %-20s %-20s\n", "row", "", "64 B", "1 KiB",
 	       "8 KiB");
 	for (size_t i = 0; i < NROWS; i++) {
-		printf("%-28s %-24s", rows[i].name, "");
+		printf("%-28s %-30s", rows[i].name, "");
 		for (int si = 0; si < NSIZES; si++) {
 			if (res[i].na[0])
 				snprintf(cell, sizeof(cell), "%.190s",
@@ -999,13 +1169,18 @@ int main(int argc, char **argv)
 		printf("\n");
 	}
 	for (size_t i = 0; i < NFI; i++)
-		printf("%-28s %-24s %s\n", fi_rows[i].name, "",
+		printf("%-28s %-30s %s\n", fi_rows[i].name, "",
 		       "n/a (fi_pingpong only ping-pongs; fabtests' fi_msg_bw "
 		       "is not packaged)");
 
 	/* the targets (BENCHMARKS.md), on the 64 B column */
-	const struct result *x = &res[0], *floor_ = &res[4], *busy = &res[5],
-			    *blk = &res[6], *vshm = &res[3];
+	const struct result *x = by_name(res, "libvnb xdp"),
+			    *xskb = by_name(res, "libvnb xdp, skb mode"),
+			    *floor_ = by_name(res, "raw AF_XDP ring (floor)"),
+			    *busy = by_name(res, "UDP socket, busy-poll"),
+			    *blk = by_name(res, "UDP socket, blocking"),
+			    *vshm = by_name(res, "libvnb shm"),
+			    *rel = by_name(res, "libvnb reliable over xdp");
 	double xp = x->na[0] || x->lat[0].na[0] ? 0 : x->lat[0].p50;
 #define P50(r) ((r)->na[0] || (r)->lat[0].na[0] ? 0 : (r)->lat[0].p50)
 #define RATE(r) ((r)->na[0] || (r)->bw[0].na[0] ? 0 : (r)->bw[0].msgs_per_s)
@@ -1013,6 +1188,17 @@ int main(int argc, char **argv)
 	ratio("libvnb xdp / UDP busy-poll", xp, P50(busy), 0.5, false);
 	ratio("libvnb xdp / UDP blocking", xp, P50(blk), 0.1, false);
 	ratio("libvnb xdp / raw AF_XDP floor", xp, P50(floor_), 1.15, false);
+	ratio("libvnb xdp skb / raw AF_XDP floor (both skb)", P50(xskb),
+	      P50(floor_), 1.15, false);
+	ratio("libvnb reliable over xdp / ofi_rxd;udp", P50(rel), fi_rtt[2][0],
+	      1.0 / 3, false);
+	if (P50(rel) > 0)
+		printf("  %-44s %6.2f us  target <= 7.00 us  %s\n",
+		       "libvnb reliable over xdp, p50", P50(rel) / 1000,
+		       P50(rel) <= 7000 ? "met" : "NOT met");
+	else
+		printf("  %-44s n/a (a row is missing)\n",
+		       "libvnb reliable over xdp, p50");
 	ratio("libvnb shm / libfabric shm", P50(vshm), fi_rtt[3][0], 1.0,
 	      false);
 	ratio("message rate: libvnb xdp / UDP busy-poll", RATE(x), RATE(busy),

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@
 #include <unistd.h>
 
 #include <linux/if_link.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
 #include <xdp/xsk.h>
 
 #include "pingpong.h"
@@ -160,6 +163,23 @@ static int if_mac(const char *ifname, uint8_t mac[6])
 	return rc;
 }
 
+/* libbpf and libxdp explain their fallbacks on stderr: not in a table */
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static int quiet_xdp(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
 struct pp_tp *pp_xsk_open(const char *ifname, char *why, size_t whylen)
 {
 	struct xsk_umem_config ucfg = {
@@ -179,6 +199,8 @@ struct pp_tp *pp_xsk_open(const char *ifname, char *why, size_t whylen)
 	uint32_t idx;
 	int rc;
 
+	libbpf_set_print(quiet);
+	libxdp_set_print(quiet_xdp);
 	if (!x) {
 		snprintf(why, whylen, "no memory");
 		return NULL;
