@@ -34,7 +34,6 @@
 #define DEF_RTO_MIN_US 200
 #define DEF_ACK_DELAY_US 20
 #define RTO_MAX_NS 1000000000ull
-#define MAX_BACKOFF 10 /* doublings of the timeout for one frame */
 #define POLL_BATCH 32
 #define POLL_MAX 256 /* receive completions handled per progress call */
 
@@ -52,7 +51,7 @@ struct txslot {
 	uint32_t msg; /* index in the peer's send queue ring */
 	uint32_t len, total, retries;
 	uint8_t flags;
-	bool need_tx, sacked, fast;
+	bool need_tx, sacked, sampled;
 };
 
 struct rxslot {
@@ -72,6 +71,7 @@ struct peer {
 	uint32_t snd_una, snd_nxt;
 	uint64_t srtt, rttvar, rto; /* ns */
 	uint64_t deadline; /* earliest timeout of a frame in flight */
+	uint64_t rack; /* latest send time of a frame known to have arrived */
 	bool pending_tx; /* a slot has need_tx set */
 	/* receiving */
 	struct rxslot *rx;
@@ -83,6 +83,8 @@ struct peer {
 	bool ack_pending;
 	uint64_t ack_due; /* when the ack owed must go out alone */
 	uint32_t unacked; /* data frames since the last ack sent */
+	uint32_t echo; /* the last data frame received, to echo */
+	bool echo_valid;
 };
 
 struct vnb_rel {
@@ -135,6 +137,8 @@ void vnb_rel_hdr_encode(uint8_t out[VNB_REL_HDR_LEN],
 	vnb_put32(out + 20, (uint32_t)h->src);
 	vnb_put32(out + 24, (uint32_t)(h->sack >> 32));
 	vnb_put32(out + 28, (uint32_t)h->sack);
+	vnb_put32(out + 32, h->echo);
+	vnb_put32(out + 36, 0);
 }
 
 void vnb_rel_hdr_decode(const uint8_t in[VNB_REL_HDR_LEN],
@@ -148,6 +152,7 @@ void vnb_rel_hdr_decode(const uint8_t in[VNB_REL_HDR_LEN],
 	h->total = vnb_get32(in + 12);
 	h->src = (uint64_t)vnb_get32(in + 16) << 32 | vnb_get32(in + 20);
 	h->sack = (uint64_t)vnb_get32(in + 24) << 32 | vnb_get32(in + 28);
+	h->echo = vnb_get32(in + 32);
 }
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -414,6 +419,12 @@ static void fill_hdr(struct vnb_rel *r, struct peer *p, struct vnb_rel_hdr *h,
 	h->ack = p->rcv_nxt;
 	h->src = r->self_key;
 	h->sack = sack_bits(r, p);
+	if (p->echo_valid) {
+		/* echoed once: a later ack would measure the wait too */
+		h->flags |= VNB_REL_ECHO;
+		h->echo = p->echo;
+		p->echo_valid = false;
+	}
 }
 
 static int send_slot(struct vnb_rel *r, struct peer *p, uint32_t seq,
@@ -425,7 +436,7 @@ static int send_slot(struct vnb_rel *r, struct peer *p, uint32_t seq,
 	struct vnb_rel_hdr h;
 
 	fill_hdr(r, p, &h, VNB_REL_DATA);
-	h.flags = s->flags;
+	h.flags |= s->flags;
 	h.seq = seq;
 	h.total = s->total;
 	vnb_rel_hdr_encode(hb, &h);
@@ -445,12 +456,14 @@ static int send_slot(struct vnb_rel *r, struct peer *p, uint32_t seq,
 	return 0;
 }
 
+/* Every frame waits the peer's timeout, which backs off (doubles) while
+ * the oldest frame keeps timing out and drops back with the next clean
+ * round-trip sample.  (Backing off each frame as well would compound:
+ * four times per loss of the oldest frame.) */
 static uint64_t slot_timeout(const struct peer *p, const struct txslot *s)
 {
-	uint32_t b = s->retries < MAX_BACKOFF ? s->retries : MAX_BACKOFF;
-	uint64_t t = p->rto << b;
-
-	return t > RTO_MAX_NS ? RTO_MAX_NS : t;
+	(void)s;
+	return p->rto;
 }
 
 /* Send what is new and what is overdue.  -1 when the endpoint's send
@@ -465,10 +478,18 @@ static int transmit(struct vnb_rel *r, struct peer *p, uint64_t now)
 		return 0;
 	for (seq = p->snd_una; seq != p->snd_nxt; seq++) {
 		struct txslot *s = &p->tx[seq % r->window];
-		bool due = s->need_tx || (!s->sacked && now - s->sent_ns >=
-							    slot_timeout(p, s));
+		bool expired = !s->need_tx && !s->sacked &&
+			       now - s->sent_ns >= slot_timeout(p, s);
 
-		if (due && send_slot(r, p, seq, now) < 0) {
+		/* a timeout backs the peer's timer off too (RFC 6298 5.5),
+		 * until a clean sample resets it, or every new frame would
+		 * time out again; only for the oldest frame, as TCP's one
+		 * timer does */
+		if (expired && seq == p->snd_una) {
+			p->rto =
+			    p->rto * 2 > RTO_MAX_NS ? RTO_MAX_NS : p->rto * 2;
+		}
+		if ((s->need_tx || expired) && send_slot(r, p, seq, now) < 0) {
 			p->deadline = now;
 			return -1;
 		}
@@ -535,21 +556,20 @@ static void rtt_sample(struct vnb_rel *r, struct peer *p, uint64_t rtt)
 static void handle_ack(struct vnb_rel *r, struct peer *p, uint32_t ack,
 		       uint64_t sack, uint64_t now)
 {
-	uint32_t seq, top = 0;
-	bool any = false;
+	uint64_t newest = 0; /* latest send among frames newly reported */
+	uint32_t seq;
 	int i;
 
 	if (seqdiff(ack, p->snd_una) < 0 || seqdiff(ack, p->snd_nxt) > 0)
 		return; /* old, or beyond what was sent: ignore */
-	if (ack != p->snd_una) {
-		/* one sample per ack, from the newest frame it covers, if
-		 * sent once and not held up behind a hole (Karn) */
-		struct txslot *s = &p->tx[(ack - 1) % r->window];
+	for (seq = p->snd_una; seq != ack; seq++) {
+		const struct txslot *s = &p->tx[seq % r->window];
 
-		if (s->retries == 0 && !s->sacked && s->sent_ns)
-			rtt_sample(r, p, now - s->sent_ns);
-		p->deadline = 0; /* recompute on the next transmit */
+		if (!s->sacked && s->sent_ns > newest)
+			newest = s->sent_ns;
 	}
+	if (ack != p->snd_una)
+		p->deadline = 0; /* recompute on the next transmit */
 	p->snd_una = ack;
 	/* messages whose last frame is acknowledged are done, in order */
 	while (p->sq_cut > 0) {
@@ -568,25 +588,47 @@ static void handle_ack(struct vnb_rel *r, struct peer *p, uint32_t ack,
 		if (seqdiff(seq, p->snd_nxt) >= 0)
 			break;
 		if (sack & (1ull << i)) {
-			p->tx[seq % r->window].sacked = true;
-			top = seq;
-			any = true;
-		}
-	}
-	/* frames missing behind ones that arrived, older than a round
-	 * trip: lost, most likely; resend each once without waiting */
-	if (any && p->srtt) {
-		for (seq = ack; seq != top; seq++) {
 			struct txslot *s = &p->tx[seq % r->window];
 
-			if (!s->sacked && !s->fast && !s->need_tx &&
-			    now - s->sent_ns > p->srtt) {
-				s->need_tx = true;
-				s->fast = true;
-				p->pending_tx = true;
-			}
+			if (!s->sacked && s->sent_ns > newest)
+				newest = s->sent_ns;
+			s->sacked = true;
 		}
 	}
+	if (newest > p->rack)
+		p->rack = newest;
+	/* RACK (RFC 8985): a frame sent more than a reordering window
+	 * (srtt/4) before one that has arrived is lost; resend it now
+	 * rather than at its timeout, and again if the resent copy is lost
+	 * too */
+	for (seq = p->snd_una; p->rack && seq != p->snd_nxt; seq++) {
+		struct txslot *s = &p->tx[seq % r->window];
+
+		if (!s->sacked && !s->need_tx && s->sent_ns &&
+		    s->sent_ns + p->srtt / 4 < p->rack) {
+			s->need_tx = true;
+			p->pending_tx = true;
+		}
+	}
+}
+
+/* The frame's echo names the data frame of ours whose arrival made the
+ * peer send it: a round trip, if that frame went out once (Karn) and has
+ * not been measured yet.  An ack that reports frames late (acks lost, or
+ * waiting for a hole) still measures one round trip, not the wait. */
+static void echo_sample(struct vnb_rel *r, struct peer *p, uint32_t echo,
+			uint64_t now)
+{
+	struct txslot *s;
+
+	if ((uint32_t)(p->snd_nxt - 1 - echo) >= r->window ||
+	    seqdiff(echo, p->snd_nxt) >= 0)
+		return; /* not a frame the window still describes */
+	s = &p->tx[echo % r->window];
+	if (s->retries || s->sampled || !s->sent_ns)
+		return;
+	s->sampled = true;
+	rtt_sample(r, p, now - s->sent_ns);
 }
 
 /* --- receiving --- */
@@ -656,6 +698,8 @@ static void handle_data(struct vnb_rel *r, struct peer *p,
 {
 	uint32_t seq = h->seq;
 
+	p->echo = seq;
+	p->echo_valid = true;
 	/* a duplicate or an early frame: the sender lost an ack or a
 	 * frame, so tell it now (the selective ack shows the hole) */
 	owe_ack(r, p, now, seq != p->rcv_nxt);
@@ -715,6 +759,8 @@ static void handle_frame(struct vnb_rel *r, const struct vnb_cqe *c,
 		return;
 	}
 	p = &r->peers[idx];
+	if (h.flags & VNB_REL_ECHO)
+		echo_sample(r, p, h.echo, now);
 	handle_ack(r, p, h.ack, h.sack, now);
 	if (h.type == VNB_REL_DATA)
 		handle_data(r, p, &h,

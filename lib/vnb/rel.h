@@ -7,7 +7,7 @@
  * VNB_HDR_F_REL.  All multi-byte fields in network byte order:
  *
  *   0  type(1)     VNB_REL_DATA or VNB_REL_ACK
- *   1  flags(1)    VNB_REL_FIRST, VNB_REL_LAST (data)
+ *   1  flags(1)    VNB_REL_FIRST, VNB_REL_LAST (data), VNB_REL_ECHO
  *   2  version(1)  VNB_REL_VERSION
  *   3  reserved(1) 0
  *   4  seq(4)      data: this frame's sequence number, per direction
@@ -16,7 +16,10 @@
  *  12  total(4)    data: the length of the whole message
  *  16  src(8)      the sender's address key (vnb_rel_addr_key)
  *  24  sack(8)     bit i: frame ack+1+i has arrived too (selective ack)
- *  32  data        data: this fragment of the message
+ *  32  echo(4)     with VNB_REL_ECHO: the sequence number of the data
+ *                  frame whose arrival this frame answers (round trips)
+ *  36  reserved(4) 0
+ *  40  data        data: this fragment of the message
  */
 #ifndef VNB_REL_H
 #define VNB_REL_H
@@ -25,17 +28,19 @@
 
 #include "vnb/vnb.h"
 
-#define VNB_REL_HDR_LEN 32
+#define VNB_REL_HDR_LEN 40
 #define VNB_REL_VERSION 1
 
 enum { VNB_REL_DATA = 1, VNB_REL_ACK = 2 };
 #define VNB_REL_FIRST 0x01
 #define VNB_REL_LAST 0x02
+#define VNB_REL_ECHO 0x04
 
 struct vnb_rel_hdr {
 	uint8_t type, flags, version;
 	uint32_t seq, ack, total;
 	uint64_t src, sack;
+	uint32_t echo;
 };
 
 void vnb_rel_hdr_encode(uint8_t out[VNB_REL_HDR_LEN],

@@ -183,7 +183,7 @@ void vnb_ep_set_rx_loss(struct vnb_ep *ep, uint32_t ppm, uint64_t seed);
  * or on data frames), a window of frames in flight, retransmission when
  * an adaptive timeout expires (CLOCK_MONOTONIC, checked in
  * vnb_rel_progress: no threads, no signals), duplicates discarded.  A
- * message is cut into frames of vnb_ep_max_payload - 32 bytes and put
+ * message is cut into frames of vnb_ep_max_payload - 40 bytes and put
  * together again in order.  Everything is allocated by vnb_rel_create.
  *
  * The endpoint stays the caller's: close it after vnb_rel_destroy, and

@@ -60,8 +60,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			vnb_rel_hdr_decode(frame + fi.payload, &rh);
 			vnb_rel_hdr_encode(re, &rh);
-			/* byte 3 is reserved and written as 0 */
+			/* bytes 3 and 36..39 are reserved, written as 0 */
 			re[3] = frame[fi.payload + 3];
+			memcpy(re + 36, frame + fi.payload + 36, 4);
 			FUZZ_CHECK(memcmp(re, frame + fi.payload, sizeof(re)) ==
 				   0);
 		}

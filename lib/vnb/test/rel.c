@@ -70,7 +70,8 @@ static void test_hdr(void)
 				7,
 				4 * MIB,
 				0x0123456789abcdefull,
-				0x8000000000000001ull};
+				0x8000000000000001ull,
+				0xfeedf00d};
 	struct vnb_rel_hdr back;
 	uint8_t b[VNB_REL_HDR_LEN];
 	struct vnb_addr x, y;
@@ -81,7 +82,7 @@ static void test_hdr(void)
 	ok(back.type == h.type && back.flags == h.flags &&
 	       back.version == h.version && back.seq == h.seq &&
 	       back.ack == h.ack && back.total == h.total &&
-	       back.src == h.src && back.sack == h.sack,
+	       back.src == h.src && back.sack == h.sack && back.echo == h.echo,
 	   "reliability header round-trips");
 	ok(b[4] == 0xff && b[7] == 0xfe && b[16] == 0x01 && b[23] == 0xef,
 	   "reliability header is big-endian");
@@ -201,8 +202,9 @@ static void test_misuse(void)
 
 	/* forged reliability frames: an unknown sender, a bad version */
 	{
-		struct vnb_rel_hdr h = {VNB_REL_DATA, 3, 1, 0, 0, 1, 42, 0};
-		struct vnb_hdr vh = {1, VNB_HDR_F_REL, 33, JOB, 0, 0, 0};
+		struct vnb_rel_hdr h = {VNB_REL_DATA, 3, 1, 0, 0, 1, 42, 0, 0};
+		struct vnb_hdr vh = {
+		    1, VNB_HDR_F_REL, VNB_REL_HDR_LEN + 1, JOB, 0, 0, 0};
 		struct vnb_rel_counters c0;
 		uint8_t f[128];
 		size_t off;
@@ -212,11 +214,11 @@ static void test_misuse(void)
 		vnb_rel_hdr_encode(f + off, &h);
 		f[off + VNB_REL_HDR_LEN] = 'x';
 		vnb_rel_counters(rb, &c0);
-		vnb_fake_inject(b, f, off + 33);
+		vnb_fake_inject(b, f, off + VNB_REL_HDR_LEN + 1);
 		h.src = vnb_rel_addr_key(&t[0]);
 		h.version = 9;
 		vnb_rel_hdr_encode(f + off, &h);
-		vnb_fake_inject(b, f, off + 33);
+		vnb_fake_inject(b, f, off + VNB_REL_HDR_LEN + 1);
 		vh.len = 10;
 		vnb_frame_build(f, sizeof(f), true, t[1].mac, t[0].mac, 0, &vh);
 		vnb_fake_inject(b, f, off + 10);
@@ -359,6 +361,7 @@ static void run(const char *name, uint32_t loss_ppm, uint32_t dup_ppm,
 		diag("%s: vnb_rel_wait called %d times", name, waits);
 		ok(!wait_err, "%s: vnb_rel_wait never failed", name);
 	}
+	diag("%s: %.2f s", name, now_s() - t0);
 	ok(fin, "%s: both streams finished", name);
 	if (!fin)
 		diag("a->b sent %zu completed %zu received %zu; b->a sent %zu "
@@ -432,6 +435,9 @@ int main(void)
 	    0,
 	};
 	const size_t small[] = {0, 1, F, F + 1, 5 * F, 200000, 1, 64 * F};
+	/* the sizes above, then 60 drawn at random: small, a few frames,
+	 * up to 300 kB */
+	size_t many[VNB_ARRAY_SIZE(sizes) + 60], nmany = 0;
 	uint32_t x = 12345;
 	size_t i;
 
@@ -442,14 +448,24 @@ int main(void)
 		x ^= x << 5;
 		src[i] = (uint8_t)x;
 	}
+	for (i = 0; i < VNB_ARRAY_SIZE(sizes); i++)
+		many[nmany++] = sizes[i];
+	for (i = 0; i < 60; i++) {
+		static const size_t range[] = {257, 3 * F, 300000};
+
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		many[nmany++] = x % range[i % 3];
+	}
 	test_hdr();
 	test_misuse();
-	run("no loss", 0, 0, 0, sizes, VNB_ARRAY_SIZE(sizes), 1, false);
-	run("1% loss", 10000, 0, 0, sizes, VNB_ARRAY_SIZE(sizes), 2, false);
-	run("10% loss", 100000, 0, 0, sizes, VNB_ARRAY_SIZE(sizes), 3, false);
-	run("30% loss", 300000, 0, 0, sizes, VNB_ARRAY_SIZE(sizes), 4, false);
-	run("duplicates and reordering", 0, 50000, 50000, sizes,
-	    VNB_ARRAY_SIZE(sizes), 5, false);
+	run("no loss", 0, 0, 0, many, nmany, 1, false);
+	run("1% loss", 10000, 0, 0, many, nmany, 2, false);
+	run("10% loss", 100000, 0, 0, many, nmany, 3, false);
+	run("30% loss", 300000, 0, 0, many, nmany, 4, false);
+	run("duplicates and reordering", 0, 50000, 50000, many, nmany, 5,
+	    false);
 	run("10% loss, duplicates and reordering", 100000, 20000, 100000, small,
 	    VNB_ARRAY_SIZE(small), 6, false);
 	run("one way, 10% loss", 100000, 0, 0, small, VNB_ARRAY_SIZE(small), 7,
