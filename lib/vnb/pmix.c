@@ -77,15 +77,23 @@ static pmix_status_t real_fence(const char *nspace)
 	return rc;
 }
 
+/* PMIx_Get of key for rank of nspace; *v is the caller's to release. */
+static pmix_status_t get_value(const char *nspace, pmix_rank_t rank,
+			       const char *key, pmix_value_t **v)
+{
+	pmix_proc_t p;
+
+	PMIX_PROC_CONSTRUCT(&p);
+	PMIX_LOAD_PROCID(&p, nspace, rank);
+	return PMIx_Get(&p, key, NULL, 0, v);
+}
+
 static pmix_status_t real_job_size(const char *nspace, uint32_t *size)
 {
-	pmix_proc_t all;
 	pmix_value_t *v = NULL;
 	pmix_status_t rc;
 
-	PMIX_PROC_CONSTRUCT(&all);
-	PMIX_LOAD_PROCID(&all, nspace, PMIX_RANK_WILDCARD);
-	rc = PMIx_Get(&all, PMIX_JOB_SIZE, NULL, 0, &v);
+	rc = get_value(nspace, PMIX_RANK_WILDCARD, PMIX_JOB_SIZE, &v);
 	if (rc != PMIX_SUCCESS)
 		return rc;
 	if (v->type == PMIX_UINT32)
@@ -99,13 +107,10 @@ static pmix_status_t real_job_size(const char *nspace, uint32_t *size)
 static pmix_status_t real_get(const char *nspace, uint32_t rank,
 			      const char *key, char **val)
 {
-	pmix_proc_t p;
 	pmix_value_t *v = NULL;
 	pmix_status_t rc;
 
-	PMIX_PROC_CONSTRUCT(&p);
-	PMIX_LOAD_PROCID(&p, nspace, rank);
-	rc = PMIx_Get(&p, key, NULL, 0, &v);
+	rc = get_value(nspace, rank, key, &v);
 	if (rc != PMIX_SUCCESS)
 		return rc;
 	if (v->type != PMIX_STRING || !v->data.string)

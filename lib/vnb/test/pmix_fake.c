@@ -18,17 +18,19 @@
 #define NS "fake.job.1"
 #define MAXR 8
 
+enum { F_INIT, F_PUT, F_COMMIT, F_FENCE, F_SIZE, F_NCALLS };
+
 static struct {
 	uint32_t size, me;
 	char *kv[MAXR]; /* what each rank published under VNB_PMIX_KEY */
-	pmix_status_t fail_init, fail_put, fail_commit, fail_fence, fail_size;
+	pmix_status_t fail[F_NCALLS]; /* what each call returns instead */
 	int ninit, nfinal;
 } f;
 
 static pmix_status_t fake_init(pmix_proc_t *me)
 {
-	if (f.fail_init)
-		return f.fail_init;
+	if (f.fail[F_INIT])
+		return f.fail[F_INIT];
 	f.ninit++;
 	PMIX_PROC_CONSTRUCT(me);
 	PMIX_LOAD_PROCID(me, NS, f.me);
@@ -43,8 +45,8 @@ static pmix_status_t fake_finalize(void)
 
 static pmix_status_t fake_put(const char *key, const char *val)
 {
-	if (f.fail_put)
-		return f.fail_put;
+	if (f.fail[F_PUT])
+		return f.fail[F_PUT];
 	if (strcmp(key, VNB_PMIX_KEY) != 0)
 		return PMIX_ERR_BAD_PARAM;
 	free(f.kv[f.me]);
@@ -54,18 +56,18 @@ static pmix_status_t fake_put(const char *key, const char *val)
 
 static pmix_status_t fake_commit(void)
 {
-	return f.fail_commit;
+	return f.fail[F_COMMIT];
 }
 
 static pmix_status_t fake_fence(const char *nspace)
 {
-	return strcmp(nspace, NS) ? PMIX_ERR_BAD_PARAM : f.fail_fence;
+	return strcmp(nspace, NS) ? PMIX_ERR_BAD_PARAM : f.fail[F_FENCE];
 }
 
 static pmix_status_t fake_job_size(const char *nspace, uint32_t *size)
 {
-	if (f.fail_size)
-		return f.fail_size;
+	if (f.fail[F_SIZE])
+		return f.fail[F_SIZE];
 	*size = f.size;
 	return PMIX_SUCCESS;
 }
@@ -185,25 +187,27 @@ static void test_failures(void)
 	uint32_t n, me;
 	vnb_error_t err = {{0}};
 
-	reset(4, 1);
-	f.fail_init = PMIX_ERR_UNREACH;
-	check_fail("no PMIx server", ENOTCONN, "srun --mpi=pmix");
+	static const struct {
+		const char *what;
+		int call;
+		pmix_status_t rc;
+		int want_errno;
+		const char *needle;
+	} t[] = {
+	    {"no PMIx server", F_INIT, PMIX_ERR_UNREACH, ENOTCONN,
+	     "srun --mpi=pmix"},
+	    {"put", F_PUT, PMIX_ERR_NOMEM, ENOMEM, "PMIx_Put"},
+	    {"commit", F_COMMIT, PMIX_ERR_LOST_CONNECTION, ECONNRESET,
+	     "PMIx_Commit"},
+	    {"fence", F_FENCE, PMIX_ERR_TIMEOUT, ETIMEDOUT, "PMIx_Fence"},
+	    {"job size", F_SIZE, PMIX_ERR_NOT_FOUND, ENOENT, "pmix.job.size"},
+	};
 
-	reset(4, 1);
-	f.fail_put = PMIX_ERR_NOMEM;
-	check_fail("put", ENOMEM, "PMIx_Put");
-
-	reset(4, 1);
-	f.fail_commit = PMIX_ERR_LOST_CONNECTION;
-	check_fail("commit", ECONNRESET, "PMIx_Commit");
-
-	reset(4, 1);
-	f.fail_fence = PMIX_ERR_TIMEOUT;
-	check_fail("fence", ETIMEDOUT, "PMIx_Fence");
-
-	reset(4, 1);
-	f.fail_size = PMIX_ERR_NOT_FOUND;
-	check_fail("job size", ENOENT, "pmix.job.size");
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		reset(4, 1);
+		f.fail[t[i].call] = t[i].rc;
+		check_fail(t[i].what, t[i].want_errno, t[i].needle);
+	}
 
 	reset(4, 1);
 	f.size = 1; /* rank 1 of a job of 1 */
