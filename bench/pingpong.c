@@ -294,9 +294,10 @@ static void vnbt_close(struct pp_tp *t)
 	}
 }
 
-static struct pp_tp *vnbt_open(enum vnb_prov prov, unsigned flags,
-			       const char *ifname, const char *shm, char *why,
-			       size_t whylen)
+/* Open an endpoint for a row; its address in text into addr (160 B). */
+static struct vnb_ep *ep_open(enum vnb_prov prov, unsigned flags,
+			      const char *ifname, const char *shm, char *addr,
+			      char *why, size_t whylen)
 {
 	struct vnb_ep_attr a = {
 	    .ifname = ifname,
@@ -305,15 +306,32 @@ static struct pp_tp *vnbt_open(enum vnb_prov prov, unsigned flags,
 	    .job_tag = 0x62656e63, /* "benc" */
 	    .shm_name = shm,
 	};
-	struct vnb_tp *v = calloc(1, sizeof(*v));
 	vnb_error_t err = {{0}};
 	struct vnb_addr self;
+	struct vnb_ep *ep = vnb_ep_open(&a, &err);
 
-	if (!v)
-		return NULL;
-	if (!(v->ep = vnb_ep_open(&a, &err))) {
+	if (!ep) {
 		snprintf(why, whylen, "%.190s",
 			 err.text[0] ? err.text : strerror(errno));
+		return NULL;
+	}
+	vnb_ep_addr(ep, &self);
+	if (vnb_addr_format(&self, addr, 160) < 0) {
+		snprintf(why, whylen, "vnb_addr_format: %s", strerror(errno));
+		vnb_ep_close(ep);
+		return NULL;
+	}
+	return ep;
+}
+
+static struct pp_tp *vnbt_open(enum vnb_prov prov, unsigned flags,
+			       const char *ifname, const char *shm, char *why,
+			       size_t whylen)
+{
+	struct vnb_tp *v = calloc(1, sizeof(*v));
+
+	if (!v || !(v->ep = ep_open(prov, flags, ifname, shm, v->tp.addr, why,
+				    whylen))) {
 		free(v);
 		return NULL;
 	}
@@ -322,12 +340,6 @@ static struct pp_tp *vnbt_open(enum vnb_prov prov, unsigned flags,
 	v->tp.close = vnbt_close;
 	v->tp.max_msg = vnb_ep_max_payload(v->ep);
 	snprintf(v->tp.mode, sizeof(v->tp.mode), "%s", vnb_ep_mode(v->ep));
-	vnb_ep_addr(v->ep, &self);
-	if (vnb_addr_format(&self, v->tp.addr, sizeof(v->tp.addr)) < 0) {
-		snprintf(why, whylen, "vnb_addr_format: %s", strerror(errno));
-		vnbt_close(&v->tp);
-		return NULL;
-	}
 	return &v->tp;
 }
 
@@ -412,23 +424,15 @@ static void relt_close(struct pp_tp *t)
 static struct pp_tp *relt_open(enum vnb_prov prov, const char *ifname,
 			       char *why, size_t whylen)
 {
-	struct vnb_ep_attr a = {
-	    .ifname = ifname,
-	    .prov = prov,
-	    .job_tag = 0x62656e63,
-	};
 	struct rel_tp *r = calloc(1, sizeof(*r));
-	vnb_error_t err = {{0}};
-	struct vnb_addr self;
 
 	if (!r || !(r->slot = calloc(REL_SLOTS, sizeof(*r->slot)))) {
 		free(r);
 		snprintf(why, whylen, "no memory");
 		return NULL;
 	}
-	if (!(r->ep = vnb_ep_open(&a, &err))) {
-		snprintf(why, whylen, "%.190s",
-			 err.text[0] ? err.text : strerror(errno));
+	if (!(r->ep =
+		  ep_open(prov, 0, ifname, NULL, r->tp.addr, why, whylen))) {
 		relt_close(&r->tp);
 		return NULL;
 	}
@@ -438,12 +442,6 @@ static struct pp_tp *relt_open(enum vnb_prov prov, const char *ifname,
 	r->tp.max_msg = PP_MAXMSG;
 	snprintf(r->tp.mode, sizeof(r->tp.mode), "%.40s, rel",
 		 vnb_ep_mode(r->ep));
-	vnb_ep_addr(r->ep, &self);
-	if (vnb_addr_format(&self, r->tp.addr, sizeof(r->tp.addr)) < 0) {
-		snprintf(why, whylen, "vnb_addr_format: %s", strerror(errno));
-		relt_close(&r->tp);
-		return NULL;
-	}
 	return &r->tp;
 }
 
