@@ -420,11 +420,18 @@ static void fill_hdr(struct vnb_rel *r, struct peer *p, struct vnb_rel_hdr *h,
 	h->src = r->self_key;
 	h->sack = sack_bits(r, p);
 	if (p->echo_valid) {
-		/* echoed once: a later ack would measure the wait too */
 		h->flags |= VNB_REL_ECHO;
 		h->echo = p->echo;
-		p->echo_valid = false;
 	}
+}
+
+/* A frame to p went out: it carried the ack owed, and the echo (echoed
+ * once: a later frame would measure the wait too). */
+static void sent_to(struct peer *p)
+{
+	p->ack_pending = false;
+	p->unacked = 0;
+	p->echo_valid = false;
 }
 
 static int send_slot(struct vnb_rel *r, struct peer *p, uint32_t seq,
@@ -440,8 +447,9 @@ static int send_slot(struct vnb_rel *r, struct peer *p, uint32_t seq,
 	h.seq = seq;
 	h.total = s->total;
 	vnb_rel_hdr_encode(hb, &h);
+	/* a 0-byte message may have no buffer at all */
 	if (vnb_ep_send2(r->ep, &p->addr, VNB_HDR_F_REL, hb, sizeof(hb),
-			 m->buf + s->off, s->len, 0) < 0)
+			 s->len ? m->buf + s->off : NULL, s->len, 0) < 0)
 		return -1;
 	if (s->sent_ns) {
 		s->retries++;
@@ -451,8 +459,7 @@ static int send_slot(struct vnb_rel *r, struct peer *p, uint32_t seq,
 	}
 	s->sent_ns = now;
 	s->need_tx = false;
-	p->ack_pending = false;
-	p->unacked = 0;
+	sent_to(p);
 	return 0;
 }
 
@@ -779,8 +786,7 @@ static int send_ack(struct vnb_rel *r, struct peer *p)
 			 0, 0) < 0)
 		return -1;
 	r->cnt.acks_sent++;
-	p->ack_pending = false;
-	p->unacked = 0;
+	sent_to(p);
 	return 0;
 }
 
