@@ -195,12 +195,64 @@ static int parse_ip4(const char *s, uint32_t *out)
 	return 0;
 }
 
+static const struct addr_field {
+	const char *name;
+	uint64_t min, max; /* the numeric ones */
+	const char *what; /* what a good value is */
+} addr_fields[] = {
+    {"mac", 0, 0, "expected xx:xx:xx:xx:xx:xx"},
+    {"vlan", 0, 4094, "must be 0 to 4094"},
+    {"q", 0, 65535, "must be 0 to 65535"},
+    {"ip", 0, 0, "expected a dotted IPv4 address such as 10.0.0.1"},
+    {"port", 1, 65535, "must be 1 to 65535"},
+    {"shm", 0, 0,
+     "must be 1 to 31 of [A-Za-z0-9._-], not starting with '.' or '-'"},
+};
+enum { AF_MAC, AF_VLAN, AF_Q, AF_IP, AF_PORT, AF_SHM };
+
+static int addr_set(struct vnb_addr *a, size_t i, const char *val)
+{
+	uint64_t v;
+
+	switch (i) {
+	case AF_MAC:
+		return vnb_mac_parse(val, a->mac);
+	case AF_IP:
+		return parse_ip4(val, &a->ip4);
+	case AF_SHM:
+		if (!vnb_name_valid(val, sizeof(a->shm) - 1))
+			return -1;
+		memcpy(a->shm, val, strlen(val) + 1); /* valid: it fits */
+		return 0;
+	default:
+		break;
+	}
+	if (vnb_parse_u64(val, addr_fields[i].min, addr_fields[i].max, &v) < 0)
+		return -1;
+	if (i == AF_VLAN)
+		a->vlan = (uint16_t)v;
+	else if (i == AF_Q)
+		a->queue = (uint16_t)v;
+	else
+		a->port = (uint16_t)v;
+	return 0;
+}
+
+/* A message naming a field that is not one of ours: at most 15 bytes of
+ * its name, as the input had it. */
+static int addr_bad_name(vnb_error_t *err, const char *p, size_t n,
+			 const char *what)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "%.*s", (int)(n < 15 ? n : 15), p);
+	return addr_bad(err, name, what);
+}
+
 int vnb_addr_parse(const char *s, struct vnb_addr *out, vnb_error_t *err)
 {
-	static const char *const names[] = {"mac", "vlan", "q",
-					    "ip",  "port", "shm"};
+	bool seen[VNB_ARRAY_SIZE(addr_fields)] = {false};
 	struct vnb_addr a;
-	bool seen[VNB_ARRAY_SIZE(names)] = {false};
 	const char *p;
 
 	memset(&a, 0, sizeof(a));
@@ -208,101 +260,52 @@ int vnb_addr_parse(const char *s, struct vnb_addr *out, vnb_error_t *err)
 		return addr_bad(err, "address", "missing");
 	if (!*s)
 		return addr_bad(err, "address", "empty");
-	p = s;
-	for (;;) {
+	for (p = s;; p++) {
 		const char *end = strchr(p, ';');
-		const char *eq;
 		size_t flen = end ? (size_t)(end - p) : strlen(p);
-		char val[64], name[16];
+		const char *eq = memchr(p, '=', flen);
 		size_t nlen, vlen, i;
-		uint64_t v;
+		char val[64];
 
-		eq = memchr(p, '=', flen);
 		if (flen == 0)
 			return addr_bad(err, "syntax", "empty field");
-		if (!eq) {
-			snprintf(name, sizeof(name), "%.*s",
-				 (int)(flen < 15 ? flen : 15), p);
-			errno = EINVAL;
-			return vnb_errprintf(err,
-					     "endpoint address: %s: expected "
-					     "NAME=VALUE",
-					     name);
-		}
+		if (!eq)
+			return addr_bad_name(err, p, flen,
+					     "expected NAME=VALUE");
 		nlen = (size_t)(eq - p);
 		vlen = flen - nlen - 1;
-		for (i = 0; i < VNB_ARRAY_SIZE(names); i++)
-			if (strlen(names[i]) == nlen &&
-			    memcmp(names[i], p, nlen) == 0)
+		for (i = 0; i < VNB_ARRAY_SIZE(addr_fields); i++)
+			if (strlen(addr_fields[i].name) == nlen &&
+			    memcmp(addr_fields[i].name, p, nlen) == 0)
 				break;
-		if (i == VNB_ARRAY_SIZE(names)) {
-			snprintf(name, sizeof(name), "%.*s",
-				 (int)(nlen < 15 ? nlen : 15), p);
-			errno = EINVAL;
-			return vnb_errprintf(
-			    err,
-			    "endpoint address: %s: unknown field (fields: "
-			    "mac, vlan, q, ip, port, shm)",
-			    name);
-		}
+		if (i == VNB_ARRAY_SIZE(addr_fields))
+			return addr_bad_name(
+			    err, p, nlen,
+			    "unknown field (fields: mac, vlan, "
+			    "q, ip, port, shm)");
 		if (seen[i])
-			return addr_bad(err, names[i], "given twice");
+			return addr_bad(err, addr_fields[i].name,
+					"given twice");
 		seen[i] = true;
 		if (vlen == 0 || vlen >= sizeof(val))
-			return addr_bad(err, names[i],
+			return addr_bad(err, addr_fields[i].name,
 					vlen ? "value too long"
 					     : "empty value");
 		memcpy(val, eq + 1, vlen);
 		val[vlen] = '\0';
-		switch (i) {
-		case 0:
-			if (vnb_mac_parse(val, a.mac) < 0)
-				return addr_bad(err, "mac",
-						"expected xx:xx:xx:xx:xx:xx");
-			break;
-		case 1:
-			if (vnb_parse_u64(val, 0, 4094, &v) < 0)
-				return addr_bad(err, "vlan",
-						"must be 0 to 4094");
-			a.vlan = (uint16_t)v;
-			break;
-		case 2:
-			if (vnb_parse_u64(val, 0, 65535, &v) < 0)
-				return addr_bad(err, "q", "must be 0 to 65535");
-			a.queue = (uint16_t)v;
-			break;
-		case 3:
-			if (parse_ip4(val, &a.ip4) < 0)
-				return addr_bad(
-				    err, "ip",
-				    "expected a dotted IPv4 address "
-				    "such as 10.0.0.1");
-			break;
-		case 4:
-			if (vnb_parse_u64(val, 1, 65535, &v) < 0)
-				return addr_bad(err, "port",
-						"must be 1 to 65535");
-			a.port = (uint16_t)v;
-			break;
-		default:
-			if (!vnb_name_valid(val, sizeof(a.shm) - 1))
-				return addr_bad(err, "shm",
-						"must be 1 to 31 of "
-						"[A-Za-z0-9._-], not starting "
-						"with '.' or '-'");
-			memcpy(a.shm, val, vlen + 1);
-			break;
-		}
+		if (addr_set(&a, i, val) < 0)
+			return addr_bad(err, addr_fields[i].name,
+					addr_fields[i].what);
 		if (!end)
 			break;
-		p = end + 1;
+		p = end;
 	}
-	if (!seen[0])
+	if (!seen[AF_MAC])
 		return addr_bad(err, "mac", "missing");
-	if (!seen[2])
+	if (!seen[AF_Q])
 		return addr_bad(err, "q", "missing");
-	if (seen[3] != seen[4])
-		return addr_bad(err, seen[3] ? "port" : "ip",
+	if (seen[AF_IP] != seen[AF_PORT])
+		return addr_bad(err, seen[AF_IP] ? "port" : "ip",
 				"ip and port go together");
 	*out = a;
 	return 0;
