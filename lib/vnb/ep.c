@@ -24,12 +24,15 @@
 #include "vnb/vnb.h"
 
 /* The providers are written in their own files and may be left out of a
- * build: a missing one is "not available here" (EPROTONOSUPPORT). */
-#pragma weak vnb_prov_xdp
-#pragma weak vnb_prov_packet
-#pragma weak vnb_prov_udp
-#pragma weak vnb_prov_shm
-#pragma weak vnb_prov_fake
+ * build: a missing one is "not available here" (EPROTONOSUPPORT).  The
+ * references are hidden, so that one left out resolves to NULL when
+ * libvnb is linked, and is never looked up in the program at run time. */
+#define VNB_PROV_REF __attribute__((weak, visibility("hidden")))
+extern const struct vnb_prov_ops vnb_prov_xdp VNB_PROV_REF;
+extern const struct vnb_prov_ops vnb_prov_packet VNB_PROV_REF;
+extern const struct vnb_prov_ops vnb_prov_udp VNB_PROV_REF;
+extern const struct vnb_prov_ops vnb_prov_shm VNB_PROV_REF;
+extern const struct vnb_prov_ops vnb_prov_fake VNB_PROV_REF;
 
 #define DEF_FRAME_SIZE 2048
 #define DEF_NFRAMES 4096
