@@ -1034,6 +1034,19 @@ static void ratio(const char *what, double a, double b, double target,
 	       at_least ? ">=" : "<=", target, met ? "met" : "NOT met");
 }
 
+/* The machine is shared: say how busy it was. */
+static void print_load(const char *when)
+{
+	char l[128] = "";
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f && fgets(l, sizeof(l), f))
+		printf("load average %s: %.14s (%ld CPUs)\n", when, l,
+		       sysconf(_SC_NPROCESSORS_ONLN));
+	if (f)
+		fclose(f);
+}
+
 static const struct result *by_name(const struct result *res, const char *name)
 {
 	for (size_t i = 0; i < NROWS; i++)
@@ -1085,6 +1098,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	printf("vnic-bypass bench/pingpong  %s  n=%ld per cell\n", when, opt.n);
+	print_load("at the start");
 	printf("veth %s (ns %s, %s) <-> %s (ns %s, %s); client CPU 0, server "
 	       "CPU 1\n\n",
 	       opt.if_a, opt.ns_a, opt.ip_a, opt.if_b, opt.ns_b, opt.ip_b);
@@ -1182,6 +1196,8 @@ int main(int argc, char **argv)
 	double xp = x->na[0] || x->lat[0].na[0] ? 0 : x->lat[0].p50;
 #define P50(r) ((r)->na[0] || (r)->lat[0].na[0] ? 0 : (r)->lat[0].p50)
 #define RATE(r) ((r)->na[0] || (r)->bw[0].na[0] ? 0 : (r)->bw[0].msgs_per_s)
+	printf("\n");
+	print_load("at the end");
 	printf("\nTargets (64 B, p50 ratios; measured in this run):\n");
 	ratio("libvnb xdp / UDP busy-poll", xp, P50(busy), 0.5, false);
 	ratio("libvnb xdp / UDP blocking", xp, P50(blk), 0.1, false);
