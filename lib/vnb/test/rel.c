@@ -242,6 +242,56 @@ static void test_misuse(void)
 	vnb_ep_close(b);
 }
 
+/* A receiver that stops taking messages: the sender fills the window
+ * and the receiver's slots, frames beyond are dropped and sent again
+ * later, and nothing is lost once the receiver takes messages again. */
+static void test_slow_receiver(void)
+{
+	struct vnb_ep *a = open_fake("relslow0", 1, 512, FS);
+	struct vnb_ep *b = open_fake("relslow0", 2, 512, FS);
+	struct vnb_rel_attr at = {0};
+	struct vnb_rel_counters cb;
+	struct vnb_addr t[2];
+	struct vnb_rel *ra, *rb;
+	vnb_error_t err = {{0}};
+	uint8_t *rbuf = malloc(MIB);
+	size_t peer, len, got = 0, i;
+	bool whole = true;
+	double t0;
+
+	addrs(a, b, t);
+	at.rto_us = 500;
+	at.rto_min_us = 100;
+	at.max_msg = MIB;
+	ra = vnb_rel_create(a, t, 2, &at, &err);
+	rb = vnb_rel_create(b, t, 2, &at, &err);
+	if (!ra || !rb || !rbuf)
+		bail_out("vnb_rel_create: %s", err.text);
+	for (i = 0; i < 4; i++)
+		if (vnb_rel_send(ra, 1, src + i, 100 * F, i) < 0)
+			bail_out("vnb_rel_send: %s", strerror(errno));
+	pump(ra, rb, 2000); /* b does not take messages */
+	vnb_rel_counters(rb, &cb);
+	diag("slow receiver: %llu frames beyond the window dropped",
+	     (unsigned long long)cb.out_of_window);
+	t0 = now_s();
+	while (got < 4 && now_s() - t0 < 20) { /* a hang guard */
+		pump(ra, rb, 1);
+		if (vnb_rel_recv(rb, &peer, rbuf, MIB, &len) == 1) {
+			whole &= len == 100 * F && checksum(rbuf, len) ==
+						       checksum(src + got, len);
+			got++;
+		}
+	}
+	ok(got == 4 && whole,
+	   "slow receiver: all 4 messages arrive whole once it takes them");
+	vnb_rel_destroy(ra);
+	vnb_rel_destroy(rb);
+	vnb_ep_close(a);
+	vnb_ep_close(b);
+	free(rbuf);
+}
+
 /* One direction of a stream: what was sent, what came back. */
 struct stream {
 	size_t nmsg;
@@ -460,6 +510,7 @@ int main(void)
 	}
 	test_hdr();
 	test_misuse();
+	test_slow_receiver();
 	run("no loss", 0, 0, 0, many, nmany, 1, false);
 	run("1% loss", 10000, 0, 0, many, nmany, 2, false);
 	run("10% loss", 100000, 0, 0, many, nmany, 3, false);
