@@ -10,6 +10,9 @@ static int tap_failed;
 static int tap_planned = -1;
 
 static bool vreport(bool cond, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static bool vreport(bool cond, const char *fmt, va_list ap)
 {
 	tap_run++;
 	if (!cond)
