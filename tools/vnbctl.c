@@ -34,15 +34,13 @@ static int check_config(const char *path)
 {
 	struct vnb_conf *conf;
 	vnb_error_t err = {{0}};
-	size_t i, vnics = 0;
+	size_t i;
 
 	conf = vnb_conf_load(path, &err);
 	if (!conf) {
 		vnb_log_err("%s", err.text);
 		return 1;
 	}
-	for (i = 0; i < conf->ntenants; i++)
-		vnics += vnb_conf_tenant_capacity(conf, &conf->tenants[i]);
 	printf("%s: OK: %zu pool(s), %zu tenant(s)\n", path, conf->npools,
 	       conf->ntenants);
 	for (i = 0; i < conf->ntenants; i++) {

@@ -27,6 +27,9 @@ void vnb_log_quiet(bool quiet)
 }
 
 static void vlog(int prio, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void vlog(int prio, const char *fmt, va_list ap)
 {
 	char line[1024];
 
