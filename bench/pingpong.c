@@ -1183,8 +1183,8 @@ int main(int argc, char **argv)
 			if (!res[i].na[0] && !res[i].bw[si].na[0] &&
 			    res[i].bw[si].stalls)
 				printf("* %s, %zu B: %ld of %ld windows waited "
-				       "20 ms for an acknowledgement that was "
-				       "lost\n",
+				       "20 ms for an acknowledgement (lost, or "
+				       "the receiver was not scheduled)\n",
 				       rows[i].name, sizes[si],
 				       res[i].bw[si].stalls, opt.n / WINDOW);
 

@@ -111,6 +111,12 @@ static int xsk_recv(struct pp_tp *t, void *buf, size_t cap)
 	if (!n) {
 		if (xsk_ring_prod__needs_wakeup(&x->fq))
 			recvfrom(x->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+		/* a kick that met a busy socket (EBUSY) left frames on the
+		 * TX ring: kick again while any is not completed */
+		if (x->nfree < XSK_FRAMES / 2) {
+			sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+			reap_tx(x);
+		}
 		return 0;
 	}
 	d = xsk_ring_cons__rx_desc(&x->rx, idx);
