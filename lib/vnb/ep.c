@@ -798,33 +798,18 @@ void vnb_ep_set_rx_loss(struct vnb_ep *ep, uint32_t ppm, uint64_t seed)
 
 /* --- the data path --- */
 
-int vnb_ep_send2(struct vnb_ep *ep, const struct vnb_addr *dst, uint8_t flags,
-		 const void *h, size_t hlen, const void *buf, size_t len,
-		 uint64_t context)
-{
-	size_t total = hlen + len, off, flen;
-	struct vnb_hdr hdr;
-	uint8_t *f;
-	uint32_t id;
+static int post_frame(struct vnb_ep *ep, const struct vnb_addr *dst, uint8_t *f,
+		      uint32_t id, size_t flen, size_t total, uint64_t context);
 
-	if (!ep || !dst || (hlen && !h) || (len && !buf)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (total > ep->max_payload) {
-		snprintf(core_of(ep)->err, sizeof(core_of(ep)->err),
-			 "post_send: %zu bytes of payload do not fit in a "
-			 "frame, which carries at most %u",
-			 total, ep->max_payload);
-		errno = EMSGSIZE;
-		return -1;
-	}
-	f = ep->ops->tx_frame(ep, &id);
-	if (!f) {
-		ep->cnt.tx_queue_full++;
-		errno = EAGAIN;
-		return -1;
-	}
+/* Frame id (at f) holds total bytes of payload at f + hdr_len: write the
+ * headers in front of it and queue it. */
+static int finish_send(struct vnb_ep *ep, const struct vnb_addr *dst,
+		       uint8_t flags, uint8_t *f, uint32_t id, size_t total,
+		       uint64_t context)
+{
+	struct vnb_hdr hdr;
+	size_t off, flen;
+
 	hdr.version = VNB_HDR_VERSION;
 	hdr.flags = flags;
 	hdr.len = (uint16_t)total;
@@ -834,15 +819,24 @@ int vnb_ep_send2(struct vnb_ep *ep, const struct vnb_addr *dst, uint8_t flags,
 	hdr.seq = ep->tx_seq;
 	off = vnb_frame_build(f, ep->attr.frame_size, ep->ops->l2, dst->mac,
 			      ep->self.mac, ep->attr.vlan, &hdr);
-	if (hlen)
-		memcpy(f + off, h, hlen);
-	if (len)
-		memcpy(f + off + hlen, buf, len);
+	if (off != ep->hdr_len) {
+		/* the headers must end where the payload was put */
+		errno = EINVAL;
+		return -1;
+	}
 	flen = off + total;
 	if (ep->ops->l2 && flen < ETH_MIN_FRAME) {
 		memset(f + flen, 0, ETH_MIN_FRAME - flen);
 		flen = ETH_MIN_FRAME;
 	}
+	return post_frame(ep, dst, f, id, flen, total, context);
+}
+
+/* Queue frame id of flen bytes, total of them payload. */
+static int post_frame(struct vnb_ep *ep, const struct vnb_addr *dst, uint8_t *f,
+		      uint32_t id, size_t flen, size_t total, uint64_t context)
+{
+	(void)f;
 	if (ep->ops->tx_post(ep, id, (uint32_t)flen, dst, context) < 0) {
 		snprintf(core_of(ep)->err, sizeof(core_of(ep)->err),
 			 "post_send: the %s provider could not queue the "
@@ -856,10 +850,133 @@ int vnb_ep_send2(struct vnb_ep *ep, const struct vnb_addr *dst, uint8_t flags,
 	return 0;
 }
 
+static int too_big(struct vnb_ep *ep, size_t total, size_t max,
+		   const char *what)
+{
+	snprintf(core_of(ep)->err, sizeof(core_of(ep)->err),
+		 "%s: %zu bytes do not fit in a frame, which carries at most "
+		 "%zu",
+		 what, total, max);
+	errno = EMSGSIZE;
+	return -1;
+}
+
+/* A free send frame, or NULL with EAGAIN (counted). */
+static uint8_t *send_frame(struct vnb_ep *ep, uint32_t *id)
+{
+	uint8_t *f = ep->ops->tx_frame(ep, id);
+
+	if (!f) {
+		ep->cnt.tx_queue_full++;
+		errno = EAGAIN;
+	}
+	return f;
+}
+
+int vnb_ep_send2(struct vnb_ep *ep, const struct vnb_addr *dst, uint8_t flags,
+		 const void *h, size_t hlen, const void *buf, size_t len,
+		 uint64_t context)
+{
+	size_t total = hlen + len;
+	uint8_t *f;
+	uint32_t id;
+
+	if (!ep || !dst || (hlen && !h) || (len && !buf)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (total > ep->max_payload)
+		return too_big(ep, total, ep->max_payload, "post_send");
+	f = send_frame(ep, &id);
+	if (!f)
+		return -1;
+	if (hlen)
+		memcpy(f + ep->hdr_len, h, hlen);
+	if (len)
+		memcpy(f + ep->hdr_len + hlen, buf, len);
+	return finish_send(ep, dst, flags, f, id, total, context);
+}
+
 int vnb_post_send(struct vnb_ep *ep, const struct vnb_addr *dst,
 		  const void *buf, size_t len, uint64_t context)
 {
 	return vnb_ep_send2(ep, dst, 0, NULL, 0, buf, len, context);
+}
+
+void *vnb_send_buf(struct vnb_ep *ep, size_t *cap)
+{
+	uint32_t id;
+	uint8_t *f;
+
+	if (!ep || !cap) {
+		errno = EINVAL;
+		return NULL;
+	}
+	f = send_frame(ep, &id);
+	if (!f)
+		return NULL;
+	*cap = ep->max_payload;
+	return f + ep->hdr_len;
+}
+
+int vnb_post_send_buf(struct vnb_ep *ep, const struct vnb_addr *dst, size_t len,
+		      uint64_t context)
+{
+	uint8_t *f;
+	uint32_t id;
+
+	if (!ep || !dst) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (len > ep->max_payload)
+		return too_big(ep, len, ep->max_payload, "post_send_buf");
+	/* the same frame vnb_send_buf handed out: tx_frame peeks */
+	f = send_frame(ep, &id);
+	if (!f)
+		return -1;
+	return finish_send(ep, dst, 0, f, id, len, context);
+}
+
+int vnb_post_send_frame(struct vnb_ep *ep, const struct vnb_addr *dst,
+			const void *frame, size_t len, uint64_t context)
+{
+	struct vnb_addr to;
+	uint8_t *f;
+	uint32_t id;
+
+	if (!ep || !frame || (!ep->ops->l2 && !dst)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (len > ep->attr.frame_size || len > ep->hdr_len + ep->max_payload)
+		return too_big(ep, len, ep->hdr_len + ep->max_payload,
+			       "post_send_frame");
+	if (!dst) {
+		/* l2: the destination is what the frame's headers say */
+		struct vnb_frame_info fi;
+
+		if (len < 14) {
+			errno = EINVAL;
+			return -1;
+		}
+		memset(&to, 0, sizeof(to));
+		memcpy(to.mac, frame, 6);
+		if (vnb_frame_parse(frame, len, true, &fi) == VNB_FRAME_OK) {
+			to.vlan = fi.vlan;
+			to.queue = fi.hdr.dst_q;
+		}
+		dst = &to;
+	}
+	f = send_frame(ep, &id);
+	if (!f)
+		return -1;
+	memcpy(f, frame, len);
+	if (ep->ops->l2 && len < ETH_MIN_FRAME) {
+		memset(f + len, 0, ETH_MIN_FRAME - len);
+		len = ETH_MIN_FRAME;
+	}
+	return post_frame(ep, dst, f, id, len, len, context);
 }
 
 int vnb_post_recv(struct vnb_ep *ep, uint32_t frame, uint64_t context)

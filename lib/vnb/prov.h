@@ -27,8 +27,11 @@ struct vnb_prov_ops {
 	 * ep->ifname and ep->mode.  On failure undo everything. */
 	int (*open)(struct vnb_ep *ep, vnb_error_t *err);
 	void (*close)(struct vnb_ep *ep);
-	/* A free send frame to build into (frame_size bytes), or NULL when
-	 * the send queue is full; *id names it. */
+	/* Peek at the next free send frame to build into (frame_size
+	 * bytes), or NULL when the send queue is full; *id names it.  It
+	 * stays free, and calling again returns the same frame, until the
+	 * tx_post that names it takes it; a tx_post that fails leaves it
+	 * free. */
 	uint8_t *(*tx_frame)(struct vnb_ep *ep, uint32_t *id);
 	/* Queue frame id, len bytes from its start, to dst (udp and shm use
 	 * dst; l2 providers send the frame as built).  ctx comes back from

@@ -16,14 +16,7 @@
 #include "vnb/fake.h"
 #include "vnb/prov.h"
 
-enum {
-	F_FREE = 0,
-	F_TX_TAKEN,
-	F_TX_QUEUED,
-	F_RX_USER,
-	F_RX_POSTED,
-	F_RX_READY
-};
+enum { F_FREE = 0, F_TX_QUEUED, F_RX_USER, F_RX_POSTED, F_RX_READY };
 
 struct fake_wire {
 	struct fake_wire *next;
@@ -287,10 +280,10 @@ static uint8_t *fake_tx_frame(struct vnb_ep *ep, uint32_t *id)
 {
 	struct fake *f = ep->prov;
 
+	/* Peek: the frame is taken by the tx_post that names it. */
 	if (f->tx_free.n == 0)
 		return NULL;
-	*id = ring_pop(&f->tx_free);
-	f->state[*id] = F_TX_TAKEN;
+	*id = f->tx_free.v[f->tx_free.head];
 	return f->mem + (size_t)*id * f->fsize;
 }
 
@@ -300,10 +293,12 @@ static int fake_tx_post(struct vnb_ep *ep, uint32_t id, uint32_t len,
 	struct fake *f = ep->prov, *o;
 	const uint8_t *frame;
 
-	if (id >= f->ntx || f->state[id] != F_TX_TAKEN || len > f->fsize) {
+	if (id >= f->ntx || f->tx_free.n == 0 ||
+	    f->tx_free.v[f->tx_free.head] != id || len > f->fsize) {
 		errno = EINVAL;
 		return -1;
 	}
+	ring_pop(&f->tx_free);
 	frame = f->mem + (size_t)id * f->fsize;
 	pthread_mutex_lock(&wires_lock);
 	for (o = f->wire->eps; o; o = o->next) {

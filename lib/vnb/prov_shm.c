@@ -426,9 +426,10 @@ static uint8_t *shm_tx_frame(struct vnb_ep *ep, uint32_t *id)
 {
 	struct shm_state *s = ep->prov;
 
+	/* Peek: the frame is taken by the tx_post that names it. */
 	if (s->ntx_free == 0)
 		return NULL;
-	*id = s->tx_free[--s->ntx_free];
+	*id = s->tx_free[s->ntx_free - 1];
 	return s->tx_area + (size_t)(*id - s->nslots) * s->frame_size;
 }
 
@@ -521,7 +522,8 @@ static int shm_tx_post(struct vnb_ep *ep, uint32_t id, uint32_t len,
 	uint32_t ntx = s->nframes - s->nslots;
 	int e;
 
-	if (id < s->nslots || id >= s->nframes) {
+	if (id < s->nslots || id >= s->nframes || s->ntx_free == 0 ||
+	    s->tx_free[s->ntx_free - 1] != id) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -544,6 +546,7 @@ static int shm_tx_post(struct vnb_ep *ep, uint32_t id, uint32_t len,
 		e = errno;
 		goto fail;
 	}
+	s->ntx_free--;
 	s->tx_ctx[id - s->nslots] = ctx;
 	s->done[(s->done_head + s->done_n++) % ntx] = id;
 	/* The frame's publication before the look at the waiting word; the
@@ -555,7 +558,6 @@ static int shm_tx_post(struct vnb_ep *ep, uint32_t id, uint32_t len,
 			     (struct sockaddr *)&p->wake, p->wake_len);
 	return 0;
 fail:
-	s->tx_free[s->ntx_free++] = id;
 	errno = e;
 	return -1;
 }

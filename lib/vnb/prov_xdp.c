@@ -690,9 +690,10 @@ static uint8_t *xdp_tx_frame(struct vnb_ep *ep, uint32_t *id)
 {
 	struct xdp_state *s = ep->prov;
 
+	/* Peek: the frame is taken by the tx_post that names it. */
 	if (s->ntx_free == 0)
 		return NULL;
-	*id = s->tx_free[--s->ntx_free];
+	*id = s->tx_free[s->ntx_free - 1];
 	return s->area + (size_t)*id * s->frame_size;
 }
 
@@ -703,16 +704,17 @@ static int xdp_tx_post(struct vnb_ep *ep, uint32_t id, uint32_t len,
 	struct xdp_desc *d;
 	uint32_t idx;
 
-	if (id < s->nrx || id >= s->nframes) {
+	if (id < s->nrx || id >= s->nframes || s->ntx_free == 0 ||
+	    s->tx_free[s->ntx_free - 1] != id) {
 		errno = EINVAL;
 		return -1;
 	}
 	if (len > s->frame_size ||
 	    xsk_ring_prod__reserve(&s->tx, 1, &idx) != 1) {
-		s->tx_free[s->ntx_free++] = id;
 		errno = len > s->frame_size ? EMSGSIZE : EAGAIN;
 		return -1;
 	}
+	s->ntx_free--;
 	d = xsk_ring_prod__tx_desc(&s->tx, idx);
 	d->addr = (uint64_t)id * s->frame_size;
 	d->len = len;

@@ -140,6 +140,21 @@ struct vnb_cqe {
 int vnb_post_send(struct vnb_ep *ep, const struct vnb_addr *dst,
 		  const void *buf, size_t len, uint64_t context);
 
+/* Zero-copy send: the payload area of a free registered send frame, to
+ * fill in place (*cap bytes at most), or NULL with EAGAIN when the send
+ * queue is full.  The same frame is handed out until it is posted with
+ * vnb_post_send_buf, which writes the headers in front of it. */
+void *vnb_send_buf(struct vnb_ep *ep, size_t *cap);
+int vnb_post_send_buf(struct vnb_ep *ep, const struct vnb_addr *dst, size_t len,
+		      uint64_t context);
+
+/* Send a whole frame the caller built, headers included (Ethernet, 802.1Q
+ * and vnb header for xdp and packet; the vnb header for udp and shm, which
+ * also need dst; xdp and packet accept dst NULL), copied as is.  EMSGSIZE
+ * when it exceeds a registered frame. */
+int vnb_post_send_frame(struct vnb_ep *ep, const struct vnb_addr *dst,
+			const void *frame, size_t len, uint64_t context);
+
 /* Post a receive buffer: a frame a receive completion handed out.  The
  * endpoint starts with half of its frames posted. */
 int vnb_post_recv(struct vnb_ep *ep, uint32_t frame, uint64_t context);

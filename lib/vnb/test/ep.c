@@ -474,6 +474,86 @@ static void test_steering(void)
 	vnb_ep_close(a);
 }
 
+/* Zero-copy sends into a registered frame, and frames the caller built. */
+static void test_send_buf_and_frame(void)
+{
+	struct vnb_ep *a = open_fake("zc0", mac_a, 1, 4);
+	struct vnb_ep *b = open_fake("zc0", mac_b, 2, 8);
+	struct vnb_addr to_b = addr_of(b);
+	struct vnb_counters c;
+	struct vnb_cqe cqe[8];
+	struct vnb_hdr h = {VNB_HDR_VERSION, 0, 4, JOB, 1, 2, 7};
+	uint8_t frame[128];
+	size_t cap = 0, off;
+	char *p, *q;
+	int n, i;
+
+	p = vnb_send_buf(a, &cap);
+	ok(p && cap == vnb_ep_max_payload(a), "send_buf: a frame of %zu bytes",
+	   cap);
+	q = vnb_send_buf(a, &cap);
+	ok(q == p, "asked again before posting: the same frame");
+	memcpy(p, "zero-copy", 9);
+	ok(vnb_post_send_buf(a, &to_b, 9, 5) == 0, "post_send_buf");
+	n = vnb_poll_cq(b, cqe, 8);
+	ok(n == 1 && cqe[0].len == 9 &&
+	       memcmp(cqe[0].data, "zero-copy", 9) == 0 &&
+	       cqe[0].src_queue == 1,
+	   "the receiver gets the payload written in place, with headers");
+	vnb_post_recv(b, cqe[0].frame, 0);
+	ok(vnb_post_send_buf(a, &to_b, cap + 1, 6) < 0 && errno == EMSGSIZE,
+	   "post_send_buf over the frame: EMSGSIZE");
+	vnb_poll_cq(a, cqe, 8);
+
+	/* a send queue of 2 (half of 4 frames): full after 2 posts */
+	for (i = 0; i < 2; i++) {
+		p = vnb_send_buf(a, &cap);
+		ok(p && vnb_post_send_buf(a, &to_b, 1, 10 + i) == 0,
+		   "fill send frame %d", i);
+	}
+	errno = 0;
+	ok(!vnb_send_buf(a, &cap) && errno == EAGAIN,
+	   "send_buf with the send queue full: EAGAIN");
+	n = vnb_poll_cq(a, cqe, 8);
+	ok(n == 2 && vnb_send_buf(a, &cap), "after reaping, a frame again");
+	n = vnb_poll_cq(b, cqe, 8);
+	for (i = 0; i < n; i++)
+		vnb_post_recv(b, cqe[i].frame, 0);
+
+	/* A frame built by the caller is sent as is. */
+	off = vnb_frame_build(frame, sizeof(frame), true, mac_b, mac_a, 0, &h);
+	memcpy(frame + off, "mine", 4);
+	ok(vnb_post_send_frame(a, NULL, frame, off + 4, 20) == 0,
+	   "post_send_frame of a caller-built frame");
+	n = vnb_poll_cq(b, cqe, 8);
+	ok(n == 1 && cqe[0].len == 4 && memcmp(cqe[0].data, "mine", 4) == 0 &&
+	       cqe[0].seq == 7,
+	   "delivered with the caller's header (sequence 7)");
+	vnb_post_recv(b, cqe[0].frame, 0);
+	/* ...and a forged one is still steered away at the receiver. */
+	h.job = JOB + 1;
+	vnb_frame_build(frame, sizeof(frame), true, mac_b, mac_a, 0, &h);
+	vnb_ep_counters(b, &c);
+	ok(vnb_post_send_frame(a, NULL, frame, off + 4, 21) == 0,
+	   "a frame with another job's tag can be sent");
+	n = vnb_poll_cq(b, cqe, 8);
+	is_int(n, 0, "but the receiver does not deliver it");
+	{
+		struct vnb_counters c2;
+
+		vnb_ep_counters(b, &c2);
+		is_int((long long)(c2.rx_foreign_job - c.rx_foreign_job), 1,
+		       "it is counted as another job's");
+	}
+	ok(vnb_post_send_frame(a, NULL, frame, 4096, 22) < 0 &&
+	       errno == EMSGSIZE,
+	   "post_send_frame over a registered frame: EMSGSIZE");
+	ok(vnb_post_send_frame(a, NULL, NULL, 10, 22) < 0 && errno == EINVAL,
+	   "NULL frame: EINVAL");
+	vnb_ep_close(a);
+	vnb_ep_close(b);
+}
+
 int main(void)
 {
 	test_prov_name();
@@ -482,5 +562,6 @@ int main(void)
 	test_open_errors();
 	test_send_recv();
 	test_steering();
+	test_send_buf_and_frame();
 	return done_testing();
 }
