@@ -14,13 +14,17 @@ command -v qemu-system-x86_64 >/dev/null ||
 	plan skip_all "no qemu-system-x86_64 (package qemu-system-x86)"
 command -v apt-get >/dev/null || plan skip_all "no apt-get"
 
-gdir=$VNB_RIG_DIR/guest
+# The downloads and the extracted kernel are shared with the rig's image
+# in $VNB_RIG_DIR/guest; this test's images are its own, so it never
+# changes what the rig boots.
+cache=$VNB_RIG_DIR/guest
+gdir=$cache/t0300
 mf=$gdir/manifest
 
 plan 17
 
 # ---- build
-if ! ok "build the image in $gdir" run_timeout 600 "$G/build" --out "$gdir"; then
+if ! ok "build the image in $gdir" run_timeout 600 "$G/build" --out "$gdir" --cache "$cache"; then
 	bail_out "no guest image"
 fi
 for f in bzImage vmlinux initrd.cpio.gz manifest; do
@@ -44,7 +48,7 @@ is "$(head -c 4 "$gdir/vmlinux" | od -An -c | tr -d ' ')" '177ELF' "vmlinux is a
 
 # ---- cached
 before=$(stat -c '%i %Y' "$gdir/initrd.cpio.gz" "$mf")
-again=$(run_timeout 120 "$G/build" --out "$gdir" 2>&1)
+again=$(run_timeout 120 "$G/build" --out "$gdir" --cache "$cache" 2>&1)
 like "$again" 'up to date.*nothing to do' "a second build does nothing and says so"
 is "$(stat -c '%i %Y' "$gdir/initrd.cpio.gz" "$mf")" "$before" "... and leaves the image alone"
 
@@ -67,11 +71,8 @@ like "$got" $'\n1$' "bpffs is mounted"
 
 # ---- --add: a dynamic binary and its libraries, status of the command
 add=$TEST_TMP/guest
-mkdir -p "$add"
-# reuse the downloads and the extracted kernel
-cp -al "$gdir/debs" "$gdir"/kernel-* "$add/" 2>/dev/null
 stat_bin=$(command -v stat)
-if run_timeout 300 "$G/build" -q --out "$add" --add "$stat_bin:/usr/local/bin/gstat" >"$TEST_TMP/add.log" 2>&1 &&
+if run_timeout 300 "$G/build" -q --out "$add" --cache "$cache" --add "$stat_bin:/usr/local/bin/gstat" >"$TEST_TMP/add.log" 2>&1 &&
 	got=$(run_timeout 300 "$G/boot" --dir "$add" --timeout 240 \
 		--cmd '/usr/local/bin/gstat --version | head -n 1; exit 7' 2>"$TEST_TMP/boot.err"); then
 	rc=0
