@@ -587,7 +587,8 @@ static int open_one(struct vnb_ep *ep, enum vnb_prov p, vnb_error_t *err)
 	alt = would_work(ep, p);
 	errno = EPERM;
 	what = perr.text[0] ? perr.text : "operation not permitted";
-	/* the provider's own message usually names the capability */
+	/* A provider's EPERM message names the capability it lacks; which
+	 * provider to use instead is said here only, where it is checked. */
 	named = strstr(what, "CAP_") != NULL;
 	if (alt != VNB_PROV_AUTO && named)
 		return vnb_errprintf(err,

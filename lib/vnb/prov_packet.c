@@ -322,8 +322,7 @@ static int pkt_open(struct vnb_ep *ep, vnb_error_t *err)
 			return vnb_errprintf(
 			    err, "%s",
 			    "opening an AF_PACKET socket needs CAP_NET_RAW "
-			    "(run as root or grant it); provider=udp needs "
-			    "no privilege");
+			    "(run as root or grant it)");
 		}
 		if (errno == EAFNOSUPPORT) {
 			pkt_free(p);

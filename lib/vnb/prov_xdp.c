@@ -201,8 +201,7 @@ static int fail(struct vnb_ep *ep, vnb_error_t *err, int e, const char *what)
 		    "CAP_NET_ADMIN, CAP_NET_RAW and CAP_BPF (or "
 		    "CAP_SYS_ADMIN), "
 		    "and CAP_IPC_LOCK or RLIMIT_MEMLOCK above the frame pool "
-		    "(CAP_SYS_RESOURCE to raise it); use provider=packet "
-		    "(CAP_NET_RAW) or provider=udp (no privilege) instead",
+		    "(CAP_SYS_RESOURCE to raise it)",
 		    what, ep->ifname);
 	}
 	if (e == EAFNOSUPPORT || e == EPROTONOSUPPORT) {
