@@ -77,3 +77,37 @@ int vnb_l2_if_ip4(const char *ifname, uint32_t *ip4)
 		errno = EADDRNOTAVAIL;
 	return rc;
 }
+
+int vnb_l2_if_mtu(const char *ifname, uint32_t *mtu)
+{
+	struct ifreq ifr;
+	int fd, rc, saved;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (strlen(ifname) >= sizeof(ifr.ifr_name)) {
+		errno = ENODEV;
+		return -1;
+	}
+	memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	rc = ioctl(fd, SIOCGIFMTU, &ifr);
+	saved = errno;
+	close(fd);
+	if (rc < 0) {
+		errno = saved;
+		return -1;
+	}
+	*mtu = (uint32_t)ifr.ifr_mtu;
+	return 0;
+}
+
+void vnb_l2_if_clamp_payload(struct vnb_ep *ep)
+{
+	uint32_t mtu;
+
+	if (vnb_l2_if_mtu(ep->ifname, &mtu) == 0 && mtu > VNB_HDR_LEN &&
+	    ep->max_payload > mtu - VNB_HDR_LEN)
+		ep->max_payload = mtu - VNB_HDR_LEN;
+}

@@ -244,18 +244,6 @@ static int attach_filter(int fd, uint16_t vlan)
 			  sizeof(prog));
 }
 
-static int if_mtu(int fd, const char *ifname, uint32_t *mtu)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
-	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0)
-		return -1;
-	*mtu = (uint32_t)ifr.ifr_mtu;
-	return 0;
-}
-
 static void pkt_free(struct pkt *p)
 {
 	int saved = errno;
@@ -334,7 +322,7 @@ static int pkt_open(struct vnb_ep *ep, vnb_error_t *err)
 		}
 		goto syserr;
 	}
-	if (if_mtu(p->fd, ep->ifname, &p->mtu) < 0)
+	if (vnb_l2_if_mtu(ep->ifname, &p->mtu) < 0)
 		goto syserr;
 	if (setopt(p->fd, PACKET_VERSION, TPACKET_V2) < 0) {
 		pkt_free(p);
@@ -391,8 +379,7 @@ static int pkt_open(struct vnb_ep *ep, vnb_error_t *err)
 
 	/* The kernel sends and accepts mtu bytes after the Ethernet header
 	 * (and the 802.1Q tag): lower the payload to what that carries. */
-	if (p->mtu > VNB_HDR_LEN && ep->max_payload > p->mtu - VNB_HDR_LEN)
-		ep->max_payload = p->mtu - VNB_HDR_LEN;
+	vnb_l2_if_clamp_payload(ep);
 	p->max_len = p->mtu + ETH_HLEN + (a->vlan ? VLAN_TAG_LEN : 0);
 	ep->prov = p;
 	snprintf(ep->mode, sizeof(ep->mode), "packet tpacket-v2");

@@ -503,20 +503,10 @@ static int check_geometry(struct vnb_ep *ep, vnb_error_t *err)
 static void lower_max_payload(struct vnb_ep *ep, const struct xdp_state *s)
 {
 	uint32_t room = s->frame_size - XDP_PACKET_HEADROOM - ep->hdr_len;
-	struct ifreq ifr;
-	int fd;
 
 	if (ep->max_payload > room)
 		ep->max_payload = room;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ep->ifname);
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && ioctl(fd, SIOCGIFMTU, &ifr) == 0 &&
-	    ifr.ifr_mtu > VNB_HDR_LEN &&
-	    ep->max_payload > (uint32_t)ifr.ifr_mtu - VNB_HDR_LEN)
-		ep->max_payload = (uint32_t)ifr.ifr_mtu - VNB_HDR_LEN;
-	if (fd >= 0)
-		close(fd);
+	vnb_l2_if_clamp_payload(ep);
 }
 
 static int make_umem(struct vnb_ep *ep, struct xdp_state *s, vnb_error_t *err)
