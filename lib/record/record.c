@@ -48,11 +48,14 @@ int vnb_record_format(const struct vnb_record *r, char *buf, size_t len)
 	put(&o, "%s\n", RECORD_HEADER);
 	put(&o, "job %u\n", r->jobid);
 	put(&o, "uid %u\n", r->uid);
+	put(&o, "gid %u\n", r->gid);
 	put(&o, "tenant %s\n", r->tenant);
 	put(&o, "node %s %u\n", r->node, r->nodeidx);
 	put(&o, "cpus %s\n", r->cpus[0] ? r->cpus : "-");
 	put(&o, "spec %s\n", r->spec[0] ? r->spec : "-");
 	put(&o, "state %s\n", r->state == VNB_RECORD_READY ? "ready" : "begin");
+	put(&o, "vm %s\n",
+	    vnb_record_vm_name(r->vm) ? vnb_record_vm_name(r->vm) : "none");
 	for (i = 0; i < r->nvnics; i++) {
 		const struct vnb_record_vnic *v = &r->vnics[i];
 		char mac[18], saved[18];
@@ -78,6 +81,27 @@ int vnb_record_format(const struct vnb_record *r, char *buf, size_t len)
 		return -1;
 	}
 	return (int)o.used;
+}
+
+static const char *const vm_names[] = {"none", "starting", "started", "ready"};
+
+const char *vnb_record_vm_name(enum vnb_record_vm vm)
+{
+	if ((unsigned)vm >= sizeof(vm_names) / sizeof(vm_names[0]))
+		return NULL;
+	return vm_names[vm];
+}
+
+static int parse_vm(const char *word, enum vnb_record_vm *vm)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(vm_names) / sizeof(vm_names[0]); i++)
+		if (strcmp(word, vm_names[i]) == 0) {
+			*vm = (enum vnb_record_vm)i;
+			return 0;
+		}
+	return -1;
 }
 
 static int bad(vnb_error_t *err, const char *name, int line, const char *what)
@@ -189,6 +213,11 @@ int vnb_record_parse(const char *text, const char *name, struct vnb_record *r,
 		} else if (strcmp(w[0], "uid") == 0 && nw == 2 &&
 			   vnb_parse_u64(w[1], 0, UINT32_MAX, &v) == 0) {
 			r->uid = (uint32_t)v;
+		} else if (strcmp(w[0], "gid") == 0 && nw == 2 &&
+			   vnb_parse_u64(w[1], 0, UINT32_MAX, &v) == 0) {
+			r->gid = (uint32_t)v;
+		} else if (strcmp(w[0], "vm") == 0 && nw == 2 &&
+			   parse_vm(w[1], &r->vm) == 0) {
 		} else if (strcmp(w[0], "tenant") == 0 && nw == 2 &&
 			   copy_word(r->tenant, sizeof(r->tenant), w[1]) == 0) {
 		} else if (strcmp(w[0], "node") == 0 && nw == 3 &&

@@ -23,6 +23,15 @@ enum vnb_record_state {
 	VNB_RECORD_READY, /* the prolog finished */
 };
 
+/* How far the job's VM got; journaled before each step is taken, so that a
+ * teardown knows a domain may exist from VNB_RECORD_VM_STARTING on. */
+enum vnb_record_vm {
+	VNB_RECORD_VM_NONE = 0, /* no VM yet */
+	VNB_RECORD_VM_STARTING, /* run dir made; define and start under way */
+	VNB_RECORD_VM_STARTED, /* the domain runs; waiting for the agent */
+	VNB_RECORD_VM_READY, /* the agent answered */
+};
+
 struct vnb_record_vnic {
 	char id[VNB_VNIC_ID_MAX];
 	char ifname[VNB_IFNAME_MAX];
@@ -36,12 +45,14 @@ struct vnb_record_vnic {
 struct vnb_record {
 	uint32_t jobid;
 	uint32_t uid;
+	uint32_t gid;
 	char tenant[VNB_NAME_MAX];
 	char node[VNB_NAME_MAX];
 	uint32_t nodeidx; /* this node's index in the job's node list */
 	char cpus[256]; /* the job's CPUs on this node, a cpulist */
 	char spec[VNB_SPEC_MAX]; /* resolved, normalized */
 	enum vnb_record_state state;
+	enum vnb_record_vm vm;
 	struct vnb_record_vnic vnics[VNB_MAX_VNICS];
 	size_t nvnics;
 };
@@ -49,6 +60,9 @@ struct vnb_record {
 /* Text form.  format returns the length, or -1 with ENOSPC. */
 int vnb_record_format(const struct vnb_record *r, char *buf, size_t len);
 /* -1 with EINVAL and "NAME:LINE: what" for a malformed record. */
+/* "none", "starting", ...; NULL for an out-of-range value. */
+const char *vnb_record_vm_name(enum vnb_record_vm vm);
+
 int vnb_record_parse(const char *text, const char *name, struct vnb_record *r,
 		     vnb_error_t *err);
 

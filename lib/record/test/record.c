@@ -13,6 +13,8 @@ static void sample(struct vnb_record *r)
 	memset(r, 0, sizeof(*r));
 	r->jobid = 42;
 	r->uid = 1000;
+	r->gid = 1001;
+	r->vm = VNB_RECORD_VM_STARTED;
 	snprintf(r->tenant, sizeof(r->tenant), "alpha");
 	snprintf(r->node, sizeof(r->node), "n2");
 	r->nodeidx = 1;
@@ -46,6 +48,8 @@ static void test_roundtrip(void)
 	   err.text);
 	vnb_record_format(&back, buf2, sizeof(buf2));
 	is_str(buf2, buf, "format(parse(format(r))) == format(r)");
+	ok(back.gid == 1001 && back.vm == VNB_RECORD_VM_STARTED,
+	   "gid and VM state survive");
 	ok(back.vnics[0].programmed && back.vnics[0].saved.was_up &&
 	       back.vnics[1].vf == 3 && !back.vnics[1].programmed,
 	   "vNIC fields survive");
@@ -81,6 +85,8 @@ static void test_malformed(void)
 	    {"# vnic-bypass job record v1\njob 1\nuid 1 2 3 4 5 6 7 8 9\n",
 	     "rec:3: too many"},
 	    {"# vnic-bypass job record v1\nuid 1\n", "rec:2: no job line"},
+	    {"# vnic-bypass job record v1\njob 1\nvm booting\n", "rec:3:"},
+	    {"# vnic-bypass job record v1\njob 1\ngid -1\n", "rec:3:"},
 	};
 	size_t i;
 
@@ -94,6 +100,21 @@ static void test_malformed(void)
 		   "malformed record %zu refused", i);
 		like(err.text, t[i].where, "message %zu names the line", i);
 	}
+}
+
+static void test_vm_names(void)
+{
+	struct vnb_record r;
+	vnb_error_t err = {{0}};
+
+	is_str(vnb_record_vm_name(VNB_RECORD_VM_READY), "ready",
+	       "VM state name");
+	ok(vnb_record_vm_name((enum vnb_record_vm)9) == NULL,
+	   "out of range VM state: NULL");
+	ok(vnb_record_parse("# vnic-bypass job record v1\njob 3\n", "rec", &r,
+			    &err) == 0 &&
+	       r.vm == VNB_RECORD_VM_NONE && r.gid == 0,
+	   "a record from before VMs reads as no VM");
 }
 
 static void test_files(void)
@@ -131,6 +152,7 @@ int main(void)
 {
 	test_roundtrip();
 	test_malformed();
+	test_vm_names();
 	test_files();
 	return done_testing();
 }
