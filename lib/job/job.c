@@ -91,6 +91,8 @@ static int query(struct vnb_job *job, vnb_error_t *err)
 				     job->jobid);
 	}
 	ji = &msg->job_array[0];
+	if (!getenv("SLURM_JOB_GID"))
+		job->gid = ji->group_id;
 	snprintf(job->account, sizeof(job->account), "%s",
 		 ji->account ? ji->account : "");
 	if (ji->job_resrcs && slurm_job_cpus_allocated_str_on_node(
@@ -108,6 +110,10 @@ int vnb_job_from_env(struct vnb_job *job, int with_query, vnb_error_t *err)
 	memset(job, 0, sizeof(*job));
 	if (env_u32("SLURM_JOB_ID", 1, &job->jobid, err) < 0 ||
 	    env_u32("SLURM_JOB_UID", 0, &job->uid, err) < 0 ||
+	    (getenv("SLURM_JOB_GID") &&
+	     env_u32("SLURM_JOB_GID", 0, &job->gid, err) < 0) ||
+	    env_str("SLURM_JOB_USER", job->user, sizeof(job->user), 0, err) <
+		0 ||
 	    env_str("SLURMD_NODENAME", job->node, sizeof(job->node), 1, err) <
 		0 ||
 	    env_str("SLURM_JOB_PARTITION", job->partition,

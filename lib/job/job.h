@@ -16,6 +16,8 @@
 struct vnb_job {
 	uint32_t jobid;
 	uint32_t uid;
+	uint32_t gid; /* the job's primary group */
+	char user[VNB_NAME_MAX]; /* the user's name, "" unknown */
 	char node[VNB_NAME_MAX]; /* this node (SLURMD_NODENAME) */
 	uint32_t nodeidx; /* its index in the job's node list */
 	char partition[VNB_NAME_MAX];
@@ -24,9 +26,10 @@ struct vnb_job {
 };
 
 /* Fill job from the prolog/epilog environment that slurmd sets
- * (SLURM_JOB_ID, SLURM_JOB_UID, SLURMD_NODENAME, SLURM_JOB_PARTITION,
- * SLURM_NODELIST) and, when query is set, from slurmctld (account, the
- * CPUs on this node).  -1 with errno and a message naming the variable. */
+ * (SLURM_JOB_ID, SLURM_JOB_UID, SLURM_JOB_GID, SLURM_JOB_USER,
+ * SLURMD_NODENAME, SLURM_JOB_PARTITION, SLURM_NODELIST) and, when query is
+ * set, from slurmctld (account, the CPUs on this node, the group when the
+ * environment lacks it).  -1 with errno and a message naming the variable. */
 int vnb_job_from_env(struct vnb_job *job, int query, vnb_error_t *err);
 
 enum vnb_job_liveness {
