@@ -378,3 +378,42 @@ out:
 	hwloc_bitmap_free(cpus);
 	return rc;
 }
+
+int vnb_topo_cpus_expand(const struct vnb_topo *t, const char *cpulist,
+			 unsigned *cpus, int *numa, size_t max, size_t *n,
+			 vnb_error_t *err)
+{
+	hwloc_bitmap_t set = job_cpuset(t, cpulist, err);
+	size_t k = 0;
+	int cpu, rc = 0;
+
+	if (!set)
+		return -1;
+	hwloc_bitmap_foreach_begin(cpu, set)
+	{
+		hwloc_obj_t o = NULL;
+
+		if (k == max) {
+			errno = ERANGE;
+			rc = vnb_errprintf(err,
+					   "CPU list '%s' has more than %zu "
+					   "CPUs",
+					   cpulist, max);
+			break;
+		}
+		cpus[k] = (unsigned)cpu;
+		numa[k] = -1;
+		while ((o = hwloc_get_next_obj_by_type(t->hw,
+						       HWLOC_OBJ_NUMANODE, o)))
+			if (o->cpuset && hwloc_bitmap_isset(o->cpuset, cpu)) {
+				numa[k] = (int)o->os_index;
+				break;
+			}
+		k++;
+	}
+	hwloc_bitmap_foreach_end();
+	hwloc_bitmap_free(set);
+	if (rc == 0)
+		*n = k;
+	return rc;
+}

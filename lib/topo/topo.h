@@ -55,4 +55,13 @@ int vnb_topo_rank(const struct vnb_topo *t, const char *cpulist,
 int vnb_topo_cpus_numa(const struct vnb_topo *t, const char *cpulist, char *buf,
 		       size_t len, vnb_error_t *err);
 
+/* The job's CPUs of a cpulist, in ascending order, into cpus[] and the OS
+ * index of each one's NUMA node into numa[] (-1 when the topology has no
+ * NUMA node over it); at most max of them, *n says how many.  EINVAL as
+ * for vnb_topo_rank; ERANGE when the list has more than max CPUs.  For
+ * the VM's vCPU pinning and guest NUMA layout. */
+int vnb_topo_cpus_expand(const struct vnb_topo *t, const char *cpulist,
+			 unsigned *cpus, int *numa, size_t max, size_t *n,
+			 vnb_error_t *err);
+
 #endif

@@ -258,6 +258,33 @@ static void test_cpus_numa(void)
 	vnb_topo_destroy(t);
 }
 
+static void test_cpus_expand(void)
+{
+	vnb_error_t err = {""};
+	struct vnb_topo *t = load_xml();
+	unsigned cpus[8];
+	int numa[8];
+	size_t n = 0;
+
+	ok(vnb_topo_cpus_expand(t, "1,6,2-3", cpus, numa, 8, &n, &err) == 0 &&
+	       n == 4,
+	   "cpus_expand: 4 CPUs %s", err.text);
+	ok(cpus[0] == 1 && cpus[1] == 2 && cpus[2] == 3 && cpus[3] == 6,
+	   "in ascending order");
+	ok(numa[0] == 0 && numa[1] == 1 && numa[2] == 1 && numa[3] == 3,
+	   "each with its NUMA node (%d %d %d %d)", numa[0], numa[1], numa[2],
+	   numa[3]);
+	errno = 0;
+	ok(vnb_topo_cpus_expand(t, "0-7", cpus, numa, 4, &n, &err) == -1 &&
+	       errno == ERANGE,
+	   "more CPUs than room -> ERANGE");
+	errno = 0;
+	ok(vnb_topo_cpus_expand(t, "9", cpus, numa, 8, &n, &err) == -1 &&
+	       errno == EINVAL,
+	   "absent CPU -> EINVAL");
+	vnb_topo_destroy(t);
+}
+
 int main(void)
 {
 	test_netdev_numa();
@@ -266,5 +293,6 @@ int main(void)
 	test_rank_synthetic();
 	test_rank_distances();
 	test_cpus_numa();
+	test_cpus_expand();
 	return done_testing();
 }
