@@ -6,34 +6,47 @@
 #include "common/util.h"
 #include "spank/args.h"
 
+/* A "NAME=/absolute/path" argument into buf (4096 bytes); 0 when av is
+ * not NAME=, 1 when it was taken, -1 for a bad path. */
+static int path_arg(const char *av, const char *name, char *buf,
+		    vnb_error_t *err)
+{
+	size_t n = strlen(name);
+	const char *path = av + n + 1;
+
+	if (strncmp(av, name, n) != 0 || av[n] != '=')
+		return 0;
+	if (path[0] != '/' || strlen(path) >= 4096) {
+		errno = EINVAL;
+		return vnb_errprintf(err,
+				     "plugstack.conf: argument '%s': %s= "
+				     "needs an absolute path",
+				     av, name);
+	}
+	snprintf(buf, 4096, "%s", path);
+	return 1;
+}
+
 int vnb_plugin_args_parse(int ac, char **av, struct vnb_plugin_args *args,
 			  vnb_error_t *err)
 {
-	int i;
+	int i, r;
 
 	snprintf(args->config, sizeof(args->config), "%s",
 		 VNB_CONF_DEFAULT_PATH);
+	snprintf(args->exec, sizeof(args->exec), "%s", VNB_EXEC_PATH);
 	for (i = 0; i < ac; i++) {
-		if (strncmp(av[i], "config=", 7) == 0) {
-			const char *path = av[i] + 7;
-
-			if (path[0] != '/' ||
-			    strlen(path) >= sizeof(args->config)) {
-				errno = EINVAL;
-				return vnb_errprintf(
-				    err,
-				    "plugstack.conf: argument '%s': config= "
-				    "needs an absolute path",
-				    av[i]);
-			}
-			snprintf(args->config, sizeof(args->config), "%s",
-				 path);
+		r = path_arg(av[i], "config", args->config, err);
+		if (r == 0)
+			r = path_arg(av[i], "exec", args->exec, err);
+		if (r < 0)
+			return -1;
+		if (r > 0)
 			continue;
-		}
 		errno = EINVAL;
 		return vnb_errprintf(err,
 				     "plugstack.conf: unknown argument '%s' "
-				     "(accepted: config=PATH)",
+				     "(accepted: config=PATH, exec=PATH)",
 				     av[i]);
 	}
 	return 0;

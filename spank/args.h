@@ -13,7 +13,13 @@
 
 struct vnb_plugin_args {
 	char config[4096]; /* config=PATH, default VNB_CONF_DEFAULT_PATH */
+	char exec[4096]; /* exec=PATH of vnb-exec, default VNB_EXEC_PATH */
 };
+
+/* Where vnb-exec is installed (the tasks of a job are replaced by it). */
+#ifndef VNB_EXEC_PATH
+#define VNB_EXEC_PATH VNB_LIBEXECDIR "/vnb-exec"
+#endif
 
 /* Parse the arguments of the plugstack.conf line.  Unknown or malformed
  * arguments are an error naming the argument and the ones accepted. */

@@ -13,6 +13,9 @@ static void test_plugin_args(void)
 	char *good[] = {"config=/etc/x.yaml"};
 	char *unknown[] = {"trace=/tmp/x"};
 	char *relative[] = {"config=x.yaml"};
+	char *both[] = {"exec=/opt/vnb/vnb-exec", "config=/etc/y.yaml"};
+	char *bad_exec[] = {"exec=vnb-exec"};
+	char *prefix[] = {"configx=/etc/x.yaml"};
 
 	ok(vnb_plugin_args_parse(0, NULL, &a, &err) == 0 &&
 	       strcmp(a.config, VNB_CONF_DEFAULT_PATH) == 0,
@@ -23,11 +26,24 @@ static void test_plugin_args(void)
 	ok(vnb_plugin_args_parse(1, unknown, &a, &err) < 0 && errno == EINVAL,
 	   "unknown argument refused");
 	like(err.text,
-	     "unknown argument 'trace=/tmp/x' (accepted: config=PATH)",
+	     "unknown argument 'trace=/tmp/x' (accepted: config=PATH, "
+	     "exec=PATH)",
 	     "the message names it and what is accepted");
 	ok(vnb_plugin_args_parse(1, relative, &a, &err) < 0,
 	   "relative config path refused");
 	like(err.text, "absolute path", "the message says why");
+	ok(vnb_plugin_args_parse(0, NULL, &a, &err) == 0 &&
+	       strcmp(a.exec, VNB_EXEC_PATH) == 0,
+	   "no arguments: the installed vnb-exec");
+	ok(vnb_plugin_args_parse(2, both, &a, &err) == 0 &&
+	       strcmp(a.exec, "/opt/vnb/vnb-exec") == 0 &&
+	       strcmp(a.config, "/etc/y.yaml") == 0,
+	   "exec= and config= together");
+	ok(vnb_plugin_args_parse(1, bad_exec, &a, &err) < 0 && errno == EINVAL,
+	   "relative exec path refused");
+	like(err.text, "exec= needs an absolute path", "with the reason");
+	ok(vnb_plugin_args_parse(1, prefix, &a, &err) < 0 && errno == EINVAL,
+	   "an argument that only begins like one is unknown");
 }
 
 static void test_argv(void)
