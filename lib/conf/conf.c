@@ -1199,3 +1199,16 @@ size_t vnb_conf_tenant_capacity(const struct vnb_conf *conf,
 		n += pool_size(&conf->pools[i]);
 	return n;
 }
+
+int vnb_conf_job_run_dir(const struct vnb_conf *conf, uint32_t jobid, char *buf,
+			 size_t len, vnb_error_t *err)
+{
+	int n = snprintf(buf, len, "%s/%u", conf->run_dir, jobid);
+
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return vnb_errprintf(err, "run_dir %s: path too long",
+				     conf->run_dir);
+	}
+	return 0;
+}

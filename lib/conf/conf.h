@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/error.h"
 
@@ -126,6 +127,11 @@ const struct vnb_conf_tenant *vnb_conf_tenant_find(const struct vnb_conf *conf,
 /* NULL with errno ENOENT when no pool has that name. */
 const struct vnb_conf_pool *vnb_conf_pool_find(const struct vnb_conf *conf,
 					       const char *name);
+
+/* A job's directory on a node: <node.run_dir>/<jobid>, where its VM's
+ * channels live.  -1 with ENAMETOOLONG when it does not fit in buf. */
+int vnb_conf_job_run_dir(const struct vnb_conf *conf, uint32_t jobid, char *buf,
+			 size_t len, vnb_error_t *err);
 
 /* How many vNICs a node offers this tenant (the size of its pool, or of
  * every pool when the tenant names none). */
