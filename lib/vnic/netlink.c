@@ -18,6 +18,7 @@
 #include <netlink/route/link.h>
 
 #include "common/util.h"
+#include "vnic/nlvf.h"
 #include "vnic/vnic.h"
 
 struct nl_ctx {
@@ -219,12 +220,85 @@ static int nl_set_up(void *ctx, const char *ifname, bool up, vnb_error_t *err)
 	return rc;
 }
 
+static int check_vf(void *ctx, const char *pf, int vf, vnb_error_t *err)
+{
+	if (check(ctx, pf, err) < 0)
+		return -1;
+	if (vf < 0) {
+		errno = EINVAL;
+		return vnb_errprintf(err, "VF index %d of %s is negative", vf,
+				     pf);
+	}
+	return 0;
+}
+
+static int nl_set_vf(void *ctx, const char *pf, int vf,
+		     const struct vnb_vf *want, vnb_error_t *err)
+{
+	struct nl_ctx *c = ctx;
+	struct nl_msg *msg;
+	char what[160], desc[128];
+	int rc;
+
+	if (check_vf(ctx, pf, vf, err) < 0)
+		return -1;
+	msg = vnb_vnic_vf_msg(pf, vf, want);
+	if (!msg) {
+		if (errno == ENOMEM)
+			return vnb_errprintf(err,
+					     "out of memory setting VF %d of "
+					     "%s",
+					     vf, pf);
+		return vnb_errprintf(err,
+				     "nothing valid to set on VF %d of %s "
+				     "(VLAN 0-4095, QoS 0-7)",
+				     vf, pf);
+	}
+	vnb_vnic_vf_format(want, desc, sizeof(desc));
+	snprintf(what, sizeof(what), "set VF %d (%s) on", vf, desc);
+	rc = nl_send_auto(c->sk, msg);
+	nlmsg_free(msg);
+	if (rc >= 0)
+		rc = nl_wait_for_ack(c->sk);
+	if (rc >= 0)
+		return 0;
+	nl_fail(rc, what, pf, err);
+	if (errno == EOPNOTSUPP) {
+		vnb_errprintf(err,
+			      "cannot %s %s: not supported (%s is not an "
+			      "SR-IOV PF, or its driver lacks one of these VF "
+			      "settings)",
+			      what, pf, pf);
+		errno = EOPNOTSUPP;
+	}
+	return -1;
+}
+
+static int nl_get_vf(void *ctx, const char *pf, int vf, struct vnb_vf *out,
+		     vnb_error_t *err)
+{
+	struct nl_ctx *c = ctx;
+	struct rtnl_link *link = NULL;
+	int rc;
+
+	if (check_vf(ctx, pf, vf, err) < 0)
+		return -1;
+	/* rtnl_link_get_kernel asks for the VFs (RTEXT_FILTER_VF). */
+	rc = rtnl_link_get_kernel(c->sk, 0, pf, &link);
+	if (rc < 0)
+		return nl_fail(rc, "read the VFs of", pf, err);
+	rc = vnb_vnic_vf_from_link(link, pf, vf, out, err);
+	rtnl_link_put(link);
+	return rc;
+}
+
 const struct vnb_vnic_ops vnb_vnic_netlink_ops = {
     .size = sizeof(struct vnb_vnic_ops),
     .get = nl_get,
     .set_mac = nl_set_mac,
     .set_up = nl_set_up,
-    .set_vf = NULL, /* sriov backend: later */
+    .set_vf = nl_set_vf,
+    .get_vf = nl_get_vf,
 };
 
 void *vnb_vnic_netlink_open(vnb_error_t *err)

@@ -157,6 +157,15 @@ struct fake_dev {
 
 struct fake {
 	struct fake_dev dev[2];
+	/* dev[1]'s VFs: what the driver reports (VNB_VF_*; others it lacks),
+	 * whether it refuses the zero MAC, how many fields a failing set_vf
+	 * applies first (as the kernel stops mid-way), what set_vf got. */
+	struct vnb_vf vf[4];
+	int numvfs;
+	unsigned reports;
+	bool no_zero_mac;
+	unsigned partial;
+	unsigned last_fields;
 	int calls;
 	unsigned long fail; /* bit k: call k fails (1-based) */
 	int fail_errno;
@@ -477,20 +486,19 @@ static void test_args(void)
 	errno = 0;
 	ok(vnb_vnic_program(&fake_ops, &f, &vf3, job_mac, 10, &saved, &err) ==
 		   -1 &&
-	       errno == ENOSYS,
-	   "program sriov -> ENOSYS");
-	like(err.text, "sriov backend is not implemented yet", "%s", err.text);
-	like(err.text, "macvtap works", "message says macvtap works");
-	like(err.text, "ens1f0:vf3", "message names the vNIC");
+	       errno == EINVAL,
+	   "program sriov with ops that lack the VF ones -> EINVAL");
+	like(err.text, "ens1f0:vf3: the vNIC ops table has no VF operations",
+	     "message names the vNIC: %s", err.text);
 	errno = 0;
 	ok(vnb_vnic_scrub(&fake_ops, &f, &vf3, NULL, &err) == -1 &&
-	       errno == ENOSYS,
-	   "scrub sriov -> ENOSYS");
+	       errno == EINVAL,
+	   "scrub sriov with them -> EINVAL");
 	nopool_vf.pool = NULL;
 	errno = 0;
 	ok(vnb_vnic_program(&fake_ops, &f, &nopool_vf, job_mac, 0, &saved,
 			    &err) == -1 &&
-	       errno == ENOSYS,
+	       errno == EINVAL && strstr(err.text, "no VF operations"),
 	   "no pool but a VF index: sriov");
 	errno = 0;
 	ok(vnb_vnic_scrub(NULL, &f, &vnic0, NULL, &err) == -1 &&
@@ -504,6 +512,372 @@ static void test_args(void)
 	   "err may be NULL");
 }
 
+/* --- the fake VF ops --- */
+
+static int fake_get_vf(void *ctx, const char *pf, int vf, struct vnb_vf *out,
+		       vnb_error_t *err)
+{
+	struct fake *f = ctx;
+
+	if (!fake_enter(f, "get_vf", pf, err))
+		return -1;
+	if (strcmp(pf, f->dev[1].name) != 0) {
+		errno = EOPNOTSUPP;
+		return vnb_errprintf(err, "fake: %s has no VFs", pf);
+	}
+	if (vf >= f->numvfs) {
+		errno = ERANGE;
+		return vnb_errprintf(err, "fake: PF %s has only %d VFs", pf,
+				     f->numvfs);
+	}
+	*out = f->vf[vf];
+	out->fields = f->reports;
+	return 0;
+}
+
+/* Apply the fields of want in the kernel's order; a failing call (or a
+ * field the driver lacks, or a zero MAC it refuses) stops there with the
+ * fields before it applied. */
+static int fake_set_vf(void *ctx, const char *pf, int vf,
+		       const struct vnb_vf *want, vnb_error_t *err)
+{
+	static const unsigned order[] = {VNB_VF_MAC, VNB_VF_VLAN,
+					 VNB_VF_SPOOFCHK, VNB_VF_LINK,
+					 VNB_VF_TRUST};
+	struct fake *f = ctx;
+	struct vnb_vf *d;
+	unsigned applied = 0;
+	bool failing;
+	size_t i;
+
+	f->calls++;
+	snprintf(f->log + strlen(f->log), sizeof(f->log) - strlen(f->log),
+		 "%sset_vf", f->log[0] ? " " : "");
+	failing = f->calls < 64 && (f->fail & (1ul << f->calls));
+	if (strcmp(pf, f->dev[1].name) != 0 || vf >= f->numvfs) {
+		errno = ENODEV;
+		return vnb_errprintf(err, "fake: no VF %d on %s", vf, pf);
+	}
+	f->last_fields = want->fields;
+	d = &f->vf[vf];
+	for (i = 0; i < VNB_ARRAY_SIZE(order); i++) {
+		static const uint8_t zero[6];
+		unsigned b = order[i];
+
+		if (!(want->fields & b))
+			continue;
+		if (failing && applied == f->partial) {
+			errno = f->fail_errno;
+			return vnb_errprintf(err, "fake: set_vf of %s failed",
+					     pf);
+		}
+		if (!(f->reports & b)) {
+			errno = EOPNOTSUPP;
+			return vnb_errprintf(err, "fake: %s lacks field %#x",
+					     pf, b);
+		}
+		if (b == VNB_VF_MAC && f->no_zero_mac &&
+		    memcmp(want->mac, zero, 6) == 0) {
+			errno = EINVAL;
+			return vnb_errprintf(err, "fake: %s refuses 00:00:...",
+					     pf);
+		}
+		if (b == VNB_VF_MAC)
+			memcpy(d->mac, want->mac, 6);
+		if (b == VNB_VF_VLAN) {
+			d->vlan = want->vlan;
+			d->qos = want->qos;
+		}
+		if (b == VNB_VF_SPOOFCHK)
+			d->spoofchk = want->spoofchk;
+		if (b == VNB_VF_LINK)
+			d->link = want->link;
+		if (b == VNB_VF_TRUST)
+			d->trust = want->trust;
+		applied++;
+	}
+	if (failing) {
+		errno = f->fail_errno;
+		return vnb_errprintf(err, "fake: set_vf of %s failed", pf);
+	}
+	return 0;
+}
+
+static const struct vnb_vnic_ops fake_vf_ops = {
+    .size = sizeof(struct vnb_vnic_ops),
+    .get = fake_get,
+    .set_mac = fake_set_mac,
+    .set_up = fake_set_up,
+    .set_vf = fake_set_vf,
+    .get_vf = fake_get_vf,
+};
+
+#define ALL_FIELDS                                                             \
+	(VNB_VF_MAC | VNB_VF_VLAN | VNB_VF_SPOOFCHK | VNB_VF_TRUST |           \
+	 VNB_VF_LINK)
+
+/* VF 3 as an admin might leave it: no MAC, spoof checking off, trusted,
+ * link forced on, priority 5 on VLAN 0. */
+static const struct vnb_vf vf_orig = {
+    .mac = {0}, .qos = 5, .trust = true, .link = VNB_VF_LINK_ENABLE};
+
+static void fake_vf_init(struct fake *f)
+{
+	fake_init(f, false, false);
+	f->numvfs = 4;
+	f->reports = ALL_FIELDS;
+	f->vf[3] = vf_orig;
+}
+
+static bool vf_is(const struct vnb_vf *d, const uint8_t mac[6], unsigned vlan,
+		  unsigned qos, bool spoofchk, bool trust,
+		  enum vnb_vf_link link)
+{
+	return memcmp(d->mac, mac, 6) == 0 && d->vlan == vlan &&
+	       d->qos == qos && d->spoofchk == spoofchk && d->trust == trust &&
+	       d->link == link;
+}
+
+static bool vf_same(const struct vnb_vf *a, const struct vnb_vf *b)
+{
+	return vf_is(a, b->mac, b->vlan, b->qos, b->spoofchk, b->trust,
+		     b->link);
+}
+
+static void test_vf_program(void)
+{
+	static const uint8_t zero[6], admin_mac[6] = {0x52, 0x54, 0, 0, 0, 9};
+	struct vnb_vnic_saved saved;
+	vnb_error_t err = {""};
+	uint8_t fallback[6];
+	struct fake f;
+	int i;
+
+	fake_vf_init(&f);
+	ok(vnb_vnic_program(&fake_vf_ops, &f, &vf3, job_mac, 10, &saved,
+			    &err) == 0,
+	   "program VF 3: %s", err.text);
+	ok(vf_is(&f.vf[3], job_mac, 10, 0, true, false, VNB_VF_LINK_AUTO),
+	   "VF has the job MAC, VLAN 10 qos 0, spoofchk on, trust off, auto");
+	is_str(f.log, "get_vf set_vf", "one read, one request");
+	is_int(f.last_fields, ALL_FIELDS, "all five fields differed");
+	ok(memcmp(saved.mac, zero, 6) == 0 && saved.was_up,
+	   "saved: no MAC before, link not disabled");
+	ok(!f.dev[1].up && memcmp(f.dev[1].mac, zero, 6) == 0,
+	   "the PF itself was not touched");
+	for (i = 0; i < 3; i++)
+		ok(vf_same(&f.vf[i], &(struct vnb_vf){0}), "VF %d untouched",
+		   i);
+
+	ok(vnb_vnic_scrub(&fake_vf_ops, &f, &vf3, &saved, &err) == 0,
+	   "scrub VF 3: %s", err.text);
+	ok(vf_is(&f.vf[3], zero, 0, 0, true, false, VNB_VF_LINK_AUTO),
+	   "scrubbed: no MAC, VLAN 0, spoofchk on, trust off, auto");
+	f.log[0] = '\0';
+	ok(vnb_vnic_scrub(&fake_vf_ops, &f, &vf3, &saved, &err) == 0 &&
+	       vf_is(&f.vf[3], zero, 0, 0, true, false, VNB_VF_LINK_AUTO),
+	   "scrub twice: %s", err.text);
+	is_str(f.log, "get_vf", "second scrub sends nothing");
+
+	/* Only what differs is sent. */
+	f.log[0] = '\0';
+	ok(vnb_vnic_program(&fake_vf_ops, &f, &vf3, job_mac, 0, &saved, &err) ==
+		   0 &&
+	       f.last_fields == VNB_VF_MAC,
+	   "program of a clean VF, untagged: only the MAC is sent (%#x)",
+	   f.last_fields);
+	f.log[0] = '\0';
+	ok(vnb_vnic_program(&fake_vf_ops, &f, &vf3, job_mac, 0, &saved, &err) ==
+	       0,
+	   "program twice: %s", err.text);
+	is_str(f.log, "get_vf", "sends nothing");
+
+	/* The saved MAC and a disabled link come back. */
+	fake_vf_init(&f);
+	memcpy(f.vf[3].mac, admin_mac, 6);
+	f.vf[3].link = VNB_VF_LINK_DISABLE;
+	ok(vnb_vnic_program(&fake_vf_ops, &f, &vf3, job_mac, 4094, &saved,
+			    &err) == 0 &&
+	       memcmp(saved.mac, admin_mac, 6) == 0 && !saved.was_up &&
+	       vf_is(&f.vf[3], job_mac, 4094, 0, true, false, VNB_VF_LINK_AUTO),
+	   "program a VF that had a MAC and a disabled link, VLAN 4094");
+	ok(vnb_vnic_scrub(&fake_vf_ops, &f, &vf3, &saved, &err) == 0 &&
+	       vf_is(&f.vf[3], admin_mac, 0, 0, true, false,
+		     VNB_VF_LINK_DISABLE),
+	   "scrub restores that MAC and disables the link");
+
+	/* Lost saved state: no MAC, auto. */
+	fake_vf_init(&f);
+	memcpy(f.vf[3].mac, job_mac, 6);
+	f.vf[3].vlan = 10;
+	ok(vnb_vnic_scrub(&fake_vf_ops, &f, &vf3, NULL, &err) == 0 &&
+	       vf_is(&f.vf[3], zero, 0, 0, true, false, VNB_VF_LINK_AUTO),
+	   "scrub without saved state: %s", err.text);
+
+	/* A driver that refuses the zero MAC gets the scrub MAC of the
+	 * vNIC id, and keeps it on the next scrub. */
+	fake_vf_init(&f);
+	f.no_zero_mac = true;
+	memcpy(f.vf[3].mac, job_mac, 6);
+	vnb_vnic_scrub_mac("ens1f0:vf3", fallback);
+	ok(vnb_vnic_scrub(&fake_vf_ops, &f, &vf3, NULL, &err) == 0 &&
+	       vf_is(&f.vf[3], fallback, 0, 0, true, false, VNB_VF_LINK_AUTO),
+	   "zero MAC refused: the scrub MAC instead (%s)", err.text);
+	f.log[0] = '\0';
+	ok(vnb_vnic_scrub(&fake_vf_ops, &f, &vf3, NULL, &err) == 0,
+	   "scrub again: %s", err.text);
+	is_str(f.log, "get_vf", "sends nothing");
+
+	/* A driver without trust: programmed without it. */
+	fake_vf_init(&f);
+	f.reports &= ~VNB_VF_TRUST;
+	ok(vnb_vnic_program(&fake_vf_ops, &f, &vf3, job_mac, 7, &saved, &err) ==
+		   0 &&
+	       !(f.last_fields & VNB_VF_TRUST),
+	   "no trust in the driver: not sent (%s)", err.text);
+	ok(vnb_vnic_scrub(&fake_vf_ops, &f, &vf3, &saved, &err) == 0 &&
+	       !(f.last_fields & VNB_VF_TRUST),
+	   "nor at scrub (%s)", err.text);
+}
+
+static void test_vf_errors(void)
+{
+	struct vnb_vnic_ops small = fake_vf_ops, noset = fake_vf_ops;
+	struct vnb_pool_vnic vf9 = vf3, noidx = vf3;
+	struct vnb_vnic_saved saved, canary;
+	vnb_error_t err = {""};
+	struct fake f;
+
+	fake_vf_init(&f);
+	f.reports &= ~VNB_VF_SPOOFCHK;
+	errno = 0;
+	ok(vnb_vnic_program(&fake_vf_ops, &f, &vf3, job_mac, 0, &saved, &err) ==
+		   -1 &&
+	       errno == EOPNOTSUPP,
+	   "a driver without spoof checking -> EOPNOTSUPP");
+	like(err.text,
+	     "the driver of ens1f0 does not report spoof checking for VF 3",
+	     "message: %s", err.text);
+	is_str(f.log, "get_vf", "nothing was set");
+	ok(vnb_vnic_scrub(&fake_vf_ops, &f, &vf3, NULL, &err) == 0,
+	   "but such a VF can be scrubbed: %s", err.text);
+
+	fake_vf_init(&f);
+	errno = 0;
+	ok(vnb_vnic_program(&fake_vf_ops, &f, &vf3, job_mac, 4095, &saved,
+			    &err) == -1 &&
+	       errno == EINVAL,
+	   "VLAN 4095 -> EINVAL");
+	like(err.text, "VLAN 4095 is out of range", "message: %s", err.text);
+	is_int(f.calls, 0, "no op called");
+
+	snprintf(vf9.id, sizeof(vf9.id), "ens1f0:vf9");
+	vf9.vf = 9;
+	errno = 0;
+	ok(vnb_vnic_program(&fake_vf_ops, &f, &vf9, job_mac, 0, &saved, &err) ==
+		   -1 &&
+	       errno == ERANGE,
+	   "a VF that is not enabled -> the op's ERANGE");
+
+	noidx.vf = -1;
+	errno = 0;
+	ok(vnb_vnic_program(&fake_vf_ops, &f, &noidx, job_mac, 0, &saved,
+			    &err) == -1 &&
+	       errno == EINVAL,
+	   "an sriov vNIC without a VF index -> EINVAL");
+
+	small.size = offsetof(struct vnb_vnic_ops, get_vf);
+	noset.set_vf = NULL;
+	errno = 0;
+	ok(vnb_vnic_program(&small, &f, &vf3, job_mac, 0, &saved, &err) == -1 &&
+	       errno == EINVAL,
+	   "an ops table that ends before get_vf -> EINVAL");
+	errno = 0;
+	ok(vnb_vnic_scrub(&noset, &f, &vf3, NULL, &err) == -1 &&
+	       errno == EINVAL,
+	   "one without set_vf -> EINVAL");
+	ok(vnb_vnic_program(&small, &f, &vnic0, job_mac, 0, &saved, &err) == 0,
+	   "the small table still programs macvtap: %s", err.text);
+
+	/* set_vf fails, and so does setting the VF back. */
+	fake_vf_init(&f);
+	f.fail = 1ul << 2 | 1ul << 3;
+	f.partial = 2;
+	memset(&saved, 0x55, sizeof(saved));
+	canary = saved;
+	errno = 0;
+	ok(vnb_vnic_program(&fake_vf_ops, &f, &vf3, job_mac, 10, &saved,
+			    &err) == -1 &&
+	       errno == EIO,
+	   "failed undo: -1 with the first errno");
+	like(err.text,
+	     "fake: set_vf of ens1f0 failed; undoing it failed too, VF 3 of "
+	     "ens1f0 is left changed",
+	     "message has both: %s", err.text);
+	ok(memcmp(&saved, &canary, sizeof(saved)) == 0, "saved untouched");
+}
+
+/* Every call of a clean program fails in turn, and a failing set_vf
+ * applies 0..4 of its fields first: each run fails with that errno and
+ * leaves the VF and *saved as they were.  Then scrub likewise: a second
+ * scrub finishes. */
+static void test_vf_failures(void)
+{
+	struct vnb_vnic_saved saved, canary;
+	vnb_error_t err;
+	struct fake f;
+	unsigned part;
+	int k;
+
+	for (k = 1; k <= 2; k++) {
+		for (part = 0; part <= (k == 2 ? 4u : 0u); part++) {
+			fake_vf_init(&f);
+			f.fail = 1ul << k;
+			f.partial = part;
+			memset(&saved, 0xaa, sizeof(saved));
+			canary = saved;
+			err.text[0] = '\0';
+			errno = 0;
+			ok(vnb_vnic_program(&fake_vf_ops, &f, &vf3, job_mac, 10,
+					    &saved, &err) == -1 &&
+			       errno == EIO,
+			   "program: call %d fails after %u fields -> EIO "
+			   "(%s)",
+			   k, part, f.log);
+			ok(vf_same(&f.vf[3], &vf_orig),
+			   "call %d, %u fields: VF unchanged", k, part);
+			ok(memcmp(&saved, &canary, sizeof(saved)) == 0,
+			   "call %d, %u fields: saved untouched", k, part);
+			like(err.text, "fake:", "message: %s", err.text);
+		}
+	}
+	for (k = 1; k <= 2; k++) {
+		for (part = 0; part <= (k == 2 ? 4u : 0u); part++) {
+			static const uint8_t zero[6];
+
+			fake_vf_init(&f);
+			if (vnb_vnic_program(&fake_vf_ops, &f, &vf3, job_mac,
+					     10, &saved, NULL) < 0)
+				bail_out("clean VF program failed");
+			f.calls = 0;
+			f.fail = 1ul << k;
+			f.partial = part;
+			errno = 0;
+			ok(vnb_vnic_scrub(&fake_vf_ops, &f, &vf3, &saved,
+					  &err) == -1 &&
+			       errno == EIO,
+			   "scrub: call %d fails after %u fields -> EIO", k,
+			   part);
+			f.fail = 0;
+			ok(vnb_vnic_scrub(&fake_vf_ops, &f, &vf3, &saved,
+					  &err) == 0 &&
+			       vf_is(&f.vf[3], zero, 0, 0, true, false,
+				     VNB_VF_LINK_AUTO),
+			   "scrub again finishes it");
+		}
+	}
+}
+
 int main(void)
 {
 	test_mac();
@@ -512,5 +886,8 @@ int main(void)
 	test_program_failures();
 	test_scrub();
 	test_args();
+	test_vf_program();
+	test_vf_errors();
+	test_vf_failures();
 	return done_testing();
 }
