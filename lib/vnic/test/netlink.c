@@ -1,7 +1,8 @@
 /*
  * Integration test of the real netlink ops.  It needs root: it moves into a
  * network namespace of its own, makes a veth pair there, programs and
- * scrubs one end and reads it back.  The namespace, and the links with it,
+ * scrubs one end and reads it back, and sees VF requests to it refused
+ * (a veth has no VFs).  The namespace, and the links with it,
  * go away when the test exits.  Without root it skips.
  */
 #include "config.h" /* _GNU_SOURCE: unshare, setresuid */
@@ -27,6 +28,8 @@ static const struct vnb_vnic_ops *ops = &vnb_vnic_netlink_ops;
 
 static struct vnb_conf_pool pool = {.name = "lower",
 				    .backend = VNB_BACKEND_MACVTAP};
+static struct vnb_conf_pool vfpool = {
+    .name = "vfs", .backend = VNB_BACKEND_SRIOV, .pf = "vnbt0"};
 
 static void make_veth(void)
 {
@@ -52,6 +55,65 @@ static bool link_is(void *ctx, const char *ifname, const uint8_t mac[6],
 		return false;
 	}
 	return memcmp(l.mac, mac, 6) == 0 && l.up == up;
+}
+
+/* A veth has no VFs: the kernel refuses an RTM_SETLINK with
+ * IFLA_VFINFO_LIST (EOPNOTSUPP), and reports no IFLA_NUM_VF. */
+static void test_vf(void *ctx)
+{
+	struct vnb_pool_vnic v = {
+	    .id = "vnbt0:vf0", .ifname = "vnbt0", .vf = 0, .pool = &vfpool};
+	struct vnb_vf want = {.fields = VNB_VF_MAC | VNB_VF_VLAN |
+					VNB_VF_SPOOFCHK | VNB_VF_LINK |
+					VNB_VF_TRUST,
+			      .vlan = 10,
+			      .spoofchk = true};
+	struct vnb_vnic_saved saved;
+	struct vnb_link before;
+	vnb_error_t err = {""};
+	struct vnb_vf out;
+
+	if (ops->get(ctx, "vnbt0", &before, &err) < 0)
+		bail_out("get vnbt0: %s", err.text);
+	vnb_vnic_mac(4242, 1, 1, want.mac, NULL);
+	errno = 0;
+	ok(ops->set_vf(ctx, "vnbt0", 0, &want, &err) == -1 &&
+	       errno == EOPNOTSUPP,
+	   "set_vf on a veth -> EOPNOTSUPP");
+	like(err.text, "cannot set VF 0 (mac 02:", "message says what: %s",
+	     err.text);
+	like(err.text, "on vnbt0: not supported (vnbt0 is not an SR-IOV PF",
+	     "names the PF and says why");
+	errno = 0;
+	ok(ops->get_vf(ctx, "vnbt0", 0, &out, &err) == -1 &&
+	       errno == EOPNOTSUPP,
+	   "get_vf on a veth -> EOPNOTSUPP");
+	like(err.text, "vnbt0 reports no VFs: it is not an SR-IOV PF",
+	     "message: %s", err.text);
+	errno = 0;
+	ok(vnb_vnic_program(ops, ctx, &v, want.mac, 10, &saved, &err) == -1 &&
+	       errno == EOPNOTSUPP,
+	   "program of a VF of a veth -> EOPNOTSUPP");
+	like(err.text, "vnbt0", "message names the PF: %s", err.text);
+	errno = 0;
+	ok(vnb_vnic_scrub(ops, ctx, &v, NULL, &err) == -1 &&
+	       errno == EOPNOTSUPP,
+	   "scrub of it -> EOPNOTSUPP");
+	ok(link_is(ctx, "vnbt0", before.mac, before.up), "vnbt0 is unchanged");
+	errno = 0;
+	ok(ops->set_vf(ctx, "nosuch0", 0, &want, &err) == -1 && errno == ENODEV,
+	   "set_vf on a missing PF -> ENODEV");
+	like(err.text, "nosuch0: no such interface", "message: %s", err.text);
+	errno = 0;
+	ok(ops->get_vf(ctx, "nosuch0", 0, &out, &err) == -1 && errno == ENODEV,
+	   "get_vf on a missing PF -> ENODEV");
+	errno = 0;
+	ok(ops->set_vf(ctx, "vnbt0", -1, &want, &err) == -1 && errno == EINVAL,
+	   "a negative VF -> EINVAL");
+	want.fields = 0;
+	errno = 0;
+	ok(ops->set_vf(ctx, "vnbt0", 0, &want, &err) == -1 && errno == EINVAL,
+	   "nothing to set -> EINVAL");
 }
 
 /* In a child that has dropped root: bringing the link up fails EPERM with
@@ -143,6 +205,8 @@ int main(void)
 
 	ok(ops->get(ctx, "vnbt1", &l, &err) == 0 && !l.up,
 	   "the peer was not touched");
+
+	test_vf(ctx);
 
 	errno = 0;
 	err.text[0] = '\0';
