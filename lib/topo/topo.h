@@ -64,4 +64,33 @@ int vnb_topo_cpus_expand(const struct vnb_topo *t, const char *cpulist,
 			 unsigned *cpus, int *numa, size_t max, size_t *n,
 			 vnb_error_t *err);
 
+/* A PCI address "DDDD:BB:SS.F" and its NUL. */
+#define VNB_PCI_ADDR_MAX 13
+
+/* What sysfs says about one VF of a PF. */
+struct vnb_topo_vf {
+	char pci[VNB_PCI_ADDR_MAX]; /* the VF's PCI address, lower-case */
+	char netdev[16]; /* the VF's own netdev, "" when it has none (bound
+			    to vfio-pci or to no driver) */
+	int numa; /* the VF's NUMA node, else the PF's; -1 unknown */
+	unsigned totalvfs, numvfs; /* the PF's sriov_totalvfs, _numvfs */
+};
+
+/* VF vf of PF pf, from <sysfs>/class/net/<pf>/device/: sriov_totalvfs,
+ * sriov_numvfs, and the symlink virtfn<vf> (whose last part is the VF's
+ * PCI address), virtfn<vf>/numa_node and virtfn<vf>/net/<netdev>.
+ * Errors, each with a message naming the PF:
+ *   EINVAL      sysfs_fd < 0, a bad interface name, vf < 0, out NULL;
+ *   ENODEV      no interface pf;
+ *   EOPNOTSUPP  pf is not an SR-IOV PF (a virtual device, or no
+ *               sriov_totalvfs: no SR-IOV capability, or it is off in the
+ *               firmware);
+ *   ERANGE      vf >= sriov_totalvfs, or vf >= sriov_numvfs (the message
+ *               says what to write to sriov_numvfs); out->totalvfs and
+ *               out->numvfs are filled even then;
+ *   EIO         sysfs contradicts itself (virtfn<vf> missing although
+ *               sriov_numvfs covers it, or not a PCI address). */
+int vnb_topo_vf(int sysfs_fd, const char *pf, int vf, struct vnb_topo_vf *out,
+		vnb_error_t *err);
+
 #endif
