@@ -107,6 +107,7 @@ static void pool_expand(const struct vnb_conf_pool *p, int sysfs_fd,
 		}
 	} else {
 		int numa = vnb_topo_netdev_numa(sysfs_fd, p->pf);
+		struct vnb_topo_vf info;
 		unsigned vf;
 
 		for (vf = p->vf_first;; vf++) {
@@ -117,6 +118,12 @@ static void pool_expand(const struct vnb_conf_pool *p, int sysfs_fd,
 			v->vf = (int)vf;
 			v->numa = numa;
 			v->pool = p;
+			if (sysfs_fd >= 0 &&
+			    vnb_topo_vf(sysfs_fd, p->pf, (int)vf, &info,
+					NULL) == 0) {
+				memcpy(v->pci, info.pci, sizeof(v->pci));
+				v->numa = info.numa;
+			}
 			if (vf == p->vf_last)
 				break;
 		}
@@ -243,4 +250,60 @@ int vnb_pool_list(const struct vnb_conf *conf, const struct vnb_conf_tenant *t,
 	*out = v;
 	*n = k;
 	return 0;
+}
+
+int vnb_pool_vf_info(const struct vnb_pool_vnic *v, int sysfs_fd,
+		     struct vnb_topo_vf *out, vnb_error_t *err)
+{
+	const struct vnb_conf_pool *p;
+	vnb_error_t e = {""};
+	unsigned need;
+
+	if (!v || v->vf < 0 || !v->pool ||
+	    v->pool->backend != VNB_BACKEND_SRIOV) {
+		errno = EINVAL;
+		return vnb_errprintf(err, "%s is not a VF of an sriov pool",
+				     v ? v->id : "(null)");
+	}
+	p = v->pool;
+	if (vnb_topo_vf(sysfs_fd, v->ifname, v->vf, out, &e) == 0)
+		return 0;
+	need = p->vf_last + 1;
+	switch (errno) {
+	case ENODEV:
+		return vnb_errprintf(err,
+				     "no interface %s: is the PF name right "
+				     "in pool '%s'?",
+				     v->ifname, p->name);
+	case ERANGE:
+		if (out->totalvfs >= need && out->numvfs == 0)
+			return vnb_errprintf(
+			    err,
+			    "pool '%s' uses VFs %u-%u of %s, which has none "
+			    "enabled; echo %u > /sys/class/net/%s/device/"
+			    "sriov_numvfs",
+			    p->name, p->vf_first, p->vf_last, v->ifname, need,
+			    v->ifname);
+		if (out->totalvfs >= need && out->numvfs < need)
+			return vnb_errprintf(
+			    err,
+			    "pool '%s' uses VFs %u-%u of %s, which has only "
+			    "%u enabled; echo 0 > /sys/class/net/%s/device/"
+			    "sriov_numvfs, then echo %u > it (with no VF in "
+			    "use)",
+			    p->name, p->vf_first, p->vf_last, v->ifname,
+			    out->numvfs, v->ifname, need);
+		if (out->totalvfs < need)
+			return vnb_errprintf(
+			    err,
+			    "pool '%s' uses VFs %u-%u of %s, which supports "
+			    "only %u (sriov_totalvfs): shrink the pool's VF "
+			    "range",
+			    p->name, p->vf_first, p->vf_last, v->ifname,
+			    out->totalvfs);
+		/* fall through */
+	default:
+		return vnb_errprintf(err, "pool '%s', vNIC %s: %s", p->name,
+				     v->id, e.text);
+	}
 }

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "conf/conf.h"
+#include "topo/topo.h"
 
 struct vnb_pool_vnic {
 	char id[VNB_VNIC_ID_MAX]; /* ledger key: ifname, or "<pf>:vf<N>" */
@@ -15,11 +16,18 @@ struct vnb_pool_vnic {
 	int vf; /* sriov: VF index; macvtap: -1 */
 	int numa; /* NUMA node, -1 unknown */
 	const struct vnb_conf_pool *pool;
+	/* sriov: the VF's PCI address "DDDD:BB:SS.F" (for the VM's
+	 * <interface type='hostdev'>), "" when unknown: not read (sysfs_fd
+	 * -1) or not found (vnb_pool_vf_info says why) */
+	char pci[VNB_PCI_ADDR_MAX];
 };
 
 /* Expand the tenant's pools (or every pool when it names none) into *out
  * (caller frees), reading each device's NUMA node below sysfs_fd (-1: do
- * not read; numa stays -1).  Order: pools and devices as in the config.
+ * not read; numa stays -1), and each VF's PCI address and its own NUMA
+ * node (the PF's when it has none).  A VF that sysfs does not show (PF
+ * missing, too few VFs enabled, ...) is listed all the same, with pci ""
+ * and the PF's NUMA node: one broken pool does not hide the others.  Order: pools and devices as in the config.
  * t may be NULL: every pool.  An empty result is *out NULL, *n 0.  The
  * entries point into conf (->pool): free them before conf.
  * Errors: ENOENT when the tenant's pool is not defined; EINVAL for a
@@ -30,5 +38,14 @@ struct vnb_pool_vnic {
 int vnb_pool_list(const struct vnb_conf *conf, const struct vnb_conf_tenant *t,
 		  int sysfs_fd, struct vnb_pool_vnic **out, size_t *n,
 		  vnb_error_t *err);
+
+/* The sysfs facts of an sriov vNIC v (from vnb_pool_list) into *out:
+ * the VF's PCI address, NUMA node and netdev, see vnb_topo_vf.  Errors
+ * as vnb_topo_vf (EINVAL also for a vNIC that is not a VF), with the
+ * message in the pool's terms: "no interface X: is the PF name right in
+ * pool 'Y'?", or, for too few VFs, what to write to sriov_numvfs for the
+ * whole of the pool's VF range. */
+int vnb_pool_vf_info(const struct vnb_pool_vnic *v, int sysfs_fd,
+		     struct vnb_topo_vf *out, vnb_error_t *err);
 
 #endif
