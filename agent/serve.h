@@ -1,0 +1,34 @@
+/*
+ * serve.h - one channel of vnb-agent: the control channel (HELLO, PING)
+ * or a task channel (HELLO, then EXEC and the task's stdio, signals and
+ * exit status), served by one thread for the agent's whole life.
+ *
+ * A host that goes away (EOF, POLLHUP, a write error) ends its session:
+ * its task's process group is killed with SIGKILL and the channel waits
+ * for the next host.  A protocol error is answered with ERROR, ends the
+ * session the same way, and what the host still sends is read and dropped
+ * until it goes away: the stream cannot be trusted any more.
+ */
+#ifndef VNB_AGENT_SERVE_H
+#define VNB_AGENT_SERVE_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "agent/agent.h"
+#include "agent/port.h"
+
+struct vnb_chan {
+	const char *label; /* "ctl", "task.3" */
+	bool ctl;
+	struct vnb_port port;
+	const struct vnb_agent_opts *opts;
+	/* the running task's process group, 0 when none (for the agent's
+	 * own SIGTERM) */
+	volatile sig_atomic_t pgid;
+};
+
+/* The thread's function: serves c forever (arg is a struct vnb_chan). */
+void *vnb_serve(void *arg);
+
+#endif

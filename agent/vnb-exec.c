@@ -1,0 +1,611 @@
+/*
+ * vnb-exec - runs one Slurm task in the job's VM, in place of the task.
+ *
+ *   vnb-exec [--run-dir DIR] [--timeout S] -- ARGV...
+ *
+ * DIR is the job's run directory (default: $VNB_RUN_DIR), which holds the
+ * host ends of the VM's task channels, task.<i>.sock for i = 0..N-1.
+ * vnb-exec takes the first free one from SLURM_LOCALID mod N on (a free
+ * channel is one whose task.<i>.lock it can flock), waiting up to S
+ * seconds (default 30) when all are busy; says HELLO, sends EXEC (its
+ * uid, gid, working directory, ARGV, and its environment with VNB_IN_VM=1
+ * and VNB_HOST=<this host>), then relays its stdin to the task and the
+ * task's stdout and stderr to its own, and forwards SIGINT, SIGTERM,
+ * SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT and SIGALRM.
+ *
+ * Exit status: the task's; a task killed by signal N kills vnb-exec with
+ * N (128+N when N does not kill).  1 when the task could not be run (no
+ * VM, all channels busy, no agent, the agent refused: the reason is on
+ * stderr); 255 when the channel was lost before the task's end (the VM
+ * stopped).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/buf.h"
+#include "common/util.h"
+#include "proto/proto.h"
+
+#define EXIT_FAIL 1 /* the task could not be run */
+#define EXIT_LOST 255 /* the channel was lost */
+#define CHUNK (64 * 1024)
+#define OUT_LIMIT (256 * 1024) /* queued for the agent: stop reading stdin */
+#define TASK_CHAN 1 /* the chan of our task's messages */
+#define RETRY_NS (50 * 1000 * 1000L)
+
+extern char **environ;
+
+static const int fwd_signals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,
+				  SIGUSR1, SIGUSR2, SIGCONT, SIGALRM};
+
+struct xc {
+	const char *dir;
+	unsigned timeout;
+	char sock[PATH_MAX];
+	int fd, lockfd, sigfd;
+	struct vnb_proto_reader *rd;
+	struct vnb_buf out;
+	char **env;
+	bool out_broken[3]; /* fd 1 or 2 gave EPIPE: drop the rest */
+};
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "vnic-bypass: %s\n", line);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vnb-exec [--run-dir DIR] [--timeout S] -- "
+		   "ARGV...\n"
+		   "Runs ARGV in the job's VM through a free task channel "
+		   "DIR/task.<i>.sock.\n"
+		   "DIR defaults to $VNB_RUN_DIR; S (30) bounds the waits "
+		   "for a free channel\nand for the agent's answer.\n");
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void nap(void)
+{
+	struct timespec ts = {0, RETRY_NS};
+
+	nanosleep(&ts, NULL);
+}
+
+static void cleanup(struct xc *x)
+{
+	size_t i;
+
+	vnb_proto_reader_destroy(x->rd);
+	vnb_buf_release(&x->out);
+	if (x->env) {
+		for (i = 0; x->env[i]; i++)
+			free(x->env[i]);
+		free(x->env);
+	}
+	if (x->fd >= 0)
+		close(x->fd);
+	if (x->sigfd >= 0)
+		close(x->sigfd);
+	if (x->lockfd >= 0)
+		close(x->lockfd);
+	x->rd = NULL;
+	x->env = NULL;
+	x->fd = x->sigfd = x->lockfd = -1;
+}
+
+static unsigned count_channels(const char *dir)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	unsigned n = 0;
+
+	for (;;) {
+		snprintf(p, sizeof(p), "%s/task.%u.sock", dir, n);
+		if (stat(p, &st) < 0)
+			return n;
+		n++;
+	}
+}
+
+/* Lock a free channel and connect to it; the channel's index, or -1. */
+static int take_channel(struct xc *x)
+{
+	unsigned n = count_channels(x->dir), first = 0, k, i;
+	const char *lid = getenv("SLURM_LOCALID");
+	double deadline = now_s() + x->timeout;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char lock[PATH_MAX];
+	uint64_t v;
+
+	if (n == 0) {
+		say("no VM for this job: %s/task.0.sock does not exist; was "
+		    "the job submitted with --vnic-bypass and did its prolog "
+		    "succeed?",
+		    x->dir);
+		return -1;
+	}
+	if (lid && vnb_parse_u64(lid, 0, UINT32_MAX, &v) == 0)
+		first = (unsigned)(v % n);
+	for (;;) {
+		for (k = 0; k < n; k++) {
+			int fd;
+
+			i = (first + k) % n;
+			snprintf(lock, sizeof(lock), "%s/task.%u.lock", x->dir,
+				 i);
+			fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+			if (fd < 0) {
+				say("cannot open %s: %s; the job's run "
+				    "directory must be writable by its user",
+				    lock, strerror(errno));
+				return -1;
+			}
+			if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+				x->lockfd = fd;
+				goto got;
+			}
+			close(fd);
+		}
+		if (now_s() >= deadline) {
+			say("all %u task channels of the VM in %s are busy "
+			    "after %u s; does the step run more tasks per "
+			    "node than the job has task slots?",
+			    n, x->dir, x->timeout);
+			return -1;
+		}
+		nap();
+	}
+got:
+	snprintf(x->sock, sizeof(x->sock), "%s/task.%u.sock", x->dir, i);
+	if (strlen(x->sock) >= sizeof(sa.sun_path)) {
+		say("the socket path %s is too long (at most %zu bytes)",
+		    x->sock, sizeof(sa.sun_path) - 1);
+		return -1;
+	}
+	strcpy(sa.sun_path, x->sock);
+	x->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (x->fd < 0 ||
+	    connect(x->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		say("cannot connect to the VM's task channel %s: %s; is the "
+		    "job's VM running?",
+		    x->sock, strerror(errno));
+		return -1;
+	}
+	return (int)i;
+}
+
+/* Read into the reader; 1 with a message, 0 at EOF, -1 on error (said). */
+static int next_msg(struct xc *x, int timeout_ms, struct vnb_msg_hdr *h,
+		    const uint8_t **p)
+{
+	vnb_error_t err = {{0}};
+	double end = now_s() + timeout_ms / 1000.0;
+	int got;
+
+	for (;;) {
+		struct pollfd pfd = {x->fd, POLLIN, 0};
+		size_t room;
+		uint8_t *space;
+		ssize_t n;
+		int left;
+
+		got = vnb_proto_reader_next(x->rd, h, p, &err);
+		if (got < 0) {
+			say("the VM's agent on %s speaks garbage: %s", x->sock,
+			    err.text);
+			return -1;
+		}
+		if (got > 0)
+			return 1;
+		left = (int)((end - now_s()) * 1000);
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
+			return -1;
+		if (!pfd.revents)
+			continue;
+		space = vnb_proto_reader_space(x->rd, &room);
+		n = read(x->fd, space, room);
+		if (n == 0)
+			return 0;
+		if (n < 0 && errno != EINTR && errno != EAGAIN)
+			return 0;
+		if (n > 0)
+			vnb_proto_reader_commit(x->rd, (size_t)n);
+	}
+}
+
+static int hello(struct xc *x)
+{
+	struct vnb_hello mine = {VNB_PROTO_VERSION, VNB_PROTO_VERSION, 0,
+				 "vnb-exec " PACKAGE_VERSION},
+			 theirs;
+	uint8_t buf[256];
+	vnb_error_t err = {{0}};
+	struct vnb_proto_error pe;
+	struct vnb_msg_hdr h;
+	const uint8_t *p;
+	int n, rc;
+
+	n = vnb_proto_encode_hello(buf, sizeof(buf), &mine);
+	if (n < 0 || vnb_write_all(x->fd, buf, (size_t)n) < 0) {
+		say("cannot talk to the VM's task channel %s: %s", x->sock,
+		    strerror(errno));
+		return -1;
+	}
+	rc = next_msg(x, (int)x->timeout * 1000, &h, &p);
+	if (rc < 0 && errno == ETIMEDOUT) {
+		say("no answer from the VM's agent on %s after %u s; is "
+		    "vnb-agent running in the VM?",
+		    x->sock, x->timeout);
+		return -1;
+	}
+	if (rc == 0) {
+		say("lost the VM's task channel %s before the agent "
+		    "answered: the VM stopped?",
+		    x->sock);
+		return -1;
+	}
+	if (rc < 0)
+		return -1;
+	if (h.type == VNB_MSG_ERROR &&
+	    vnb_proto_decode_error(p, h.len, &pe, &err) == 0) {
+		say("%s", pe.text);
+		return -1;
+	}
+	if (h.type != VNB_MSG_HELLO ||
+	    vnb_proto_decode_hello(p, h.len, &theirs, &err) < 0 ||
+	    vnb_proto_negotiate(&mine, &theirs, &err) < 0) {
+		say("the VM's agent on %s did not say hello: %s", x->sock,
+		    err.text[0] ? err.text : vnb_msg_type_name(h.type));
+		return -1;
+	}
+	if (!(theirs.caps & VNB_CAP_EXEC)) {
+		say("'%s' on %s does not run tasks", theirs.name, x->sock);
+		return -1;
+	}
+	return 0;
+}
+
+/* Our environment with VNB_IN_VM=1 and VNB_HOST=<host>. */
+static int make_env(struct xc *x, uint32_t *envc)
+{
+	char host[256] = "", *add[2];
+	size_t n = 0, i, k;
+
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		snprintf(host, sizeof(host), "unknown");
+	for (i = 0; environ[i]; i++)
+		n++;
+	x->env = calloc(n + 3, sizeof(char *));
+	if (!x->env)
+		return -1;
+	if (asprintf(&add[0], "VNB_IN_VM=1") < 0)
+		return -1;
+	x->env[0] = add[0];
+	if (asprintf(&add[1], "VNB_HOST=%s", host) < 0)
+		return -1;
+	x->env[1] = add[1];
+	k = 2;
+	for (i = 0; environ[i]; i++) {
+		if (strncmp(environ[i], "VNB_IN_VM=", 10) == 0 ||
+		    strncmp(environ[i], "VNB_HOST=", 9) == 0)
+			continue;
+		x->env[k] = strdup(environ[i]);
+		if (!x->env[k])
+			return -1;
+		k++;
+	}
+	*envc = (uint32_t)k;
+	return 0;
+}
+
+static int send_exec(struct xc *x, int argc, char **argv)
+{
+	struct vnb_exec e = {getuid(), getgid(), NULL, argv, 0, NULL, 0};
+	char cwd[PATH_MAX];
+	const char *pwd = getenv("PWD");
+	uint8_t *buf;
+	int n;
+
+	/* a cwd deleted on the host may still exist in the VM: send the
+	 * name the shell had for it */
+	if (getcwd(cwd, sizeof(cwd)))
+		e.cwd = cwd;
+	else
+		e.cwd = pwd && pwd[0] == '/' ? (char *)pwd : "/";
+	e.argc = (uint32_t)argc;
+	if (make_env(x, &e.envc) < 0) {
+		say("out of memory");
+		return -1;
+	}
+	e.envp = x->env;
+	buf =
+	    vnb_buf_reserve(&x->out, VNB_PROTO_HDR_LEN + VNB_PROTO_MAX_PAYLOAD);
+	if (!buf) {
+		say("out of memory");
+		return -1;
+	}
+	n = vnb_proto_encode_exec(
+	    buf, VNB_PROTO_HDR_LEN + VNB_PROTO_MAX_PAYLOAD, TASK_CHAN, &e);
+	if (n < 0) {
+		say("the task's command line and environment are too large "
+		    "for the VM's task channel (at most %u arguments and %u "
+		    "variables in %u bytes)",
+		    VNB_PROTO_MAX_ARGS, VNB_PROTO_MAX_ARGS,
+		    VNB_PROTO_MAX_PAYLOAD);
+		return -1;
+	}
+	vnb_buf_commit(&x->out, (size_t)n);
+	return 0;
+}
+
+static void write_out(struct xc *x, int fd, const uint8_t *p, size_t len)
+{
+	if (x->out_broken[fd] || len == 0)
+		return;
+	if (vnb_write_all(fd, p, len) < 0)
+		x->out_broken[fd] = true; /* EPIPE, ...: drop the rest */
+}
+
+static int queue_msg(struct xc *x, int n)
+{
+	if (n < 0)
+		return -1;
+	vnb_buf_commit(&x->out, (size_t)n);
+	return 0;
+}
+
+/* Die the way the task died. */
+static void die_by(int sig)
+{
+	struct rlimit no_core = {0, 0};
+	sigset_t set;
+
+	fflush(NULL);
+	setrlimit(RLIMIT_CORE, &no_core);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+}
+
+/* The relay; returns the exit status, or -1 - signal for a signal. */
+static int relay(struct xc *x)
+{
+	enum { CH, IN, SIG, NFDS };
+	struct pollfd pfd[NFDS];
+	bool in_open = fcntl(STDIN_FILENO, F_GETFD) >= 0;
+	vnb_error_t err = {{0}};
+	struct vnb_proto_error pe;
+	struct vnb_exit ex;
+	struct vnb_msg_hdr h;
+	const uint8_t *p;
+	uint8_t *o;
+	ssize_t n;
+	size_t room;
+	int got;
+
+	if (!in_open &&
+	    queue_msg(x, vnb_proto_encode_data(vnb_buf_reserve(&x->out, 64), 64,
+					       VNB_MSG_STDIN, TASK_CHAN, NULL,
+					       0)) < 0)
+		return EXIT_FAIL;
+	for (;;) {
+		while ((got = vnb_proto_reader_next(x->rd, &h, &p, &err)) > 0) {
+			switch (h.type) {
+			case VNB_MSG_STDOUT:
+				write_out(x, 1, p, h.len);
+				break;
+			case VNB_MSG_STDERR:
+				write_out(x, 2, p, h.len);
+				break;
+			case VNB_MSG_EXIT:
+				if (vnb_proto_decode_exit(p, h.len, &ex, &err) <
+				    0)
+					goto garbage;
+				return ex.signaled ? -1 - ex.code
+						   : ex.code & 0xff;
+			case VNB_MSG_ERROR:
+				if (vnb_proto_decode_error(p, h.len, &pe,
+							   &err) < 0)
+					goto garbage;
+				say("%s", pe.text);
+				return EXIT_FAIL;
+			case VNB_MSG_PING:
+				o = vnb_buf_reserve(&x->out, 64);
+				if (!o || queue_msg(x, vnb_proto_encode_empty(
+							   o, 64, VNB_MSG_PONG,
+							   h.chan)) < 0)
+					return EXIT_FAIL;
+				break;
+			default: /* HELLO again, PONG: nothing to do */
+				break;
+			}
+		}
+		if (got < 0)
+			goto garbage;
+		memset(pfd, 0, sizeof(pfd));
+		pfd[CH].fd = x->fd;
+		pfd[CH].events = POLLIN;
+		if (vnb_buf_len(&x->out))
+			pfd[CH].events |= POLLOUT;
+		pfd[IN].fd = in_open && vnb_buf_len(&x->out) < OUT_LIMIT
+				 ? STDIN_FILENO
+				 : -1;
+		pfd[IN].events = POLLIN;
+		pfd[SIG].fd = x->sigfd;
+		pfd[SIG].events = POLLIN;
+		if (poll(pfd, NFDS, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			say("poll: %s", strerror(errno));
+			return EXIT_FAIL;
+		}
+		if (pfd[CH].revents & POLLOUT) {
+			if (vnb_buf_flush(&x->out, x->fd) < 0)
+				goto lost;
+		}
+		if (pfd[CH].revents & (POLLIN | POLLHUP | POLLERR)) {
+			uint8_t *space = vnb_proto_reader_space(x->rd, &room);
+
+			n = read(x->fd, space, room);
+			if (n == 0 ||
+			    (n < 0 && errno != EINTR && errno != EAGAIN))
+				goto lost;
+			if (n > 0)
+				vnb_proto_reader_commit(x->rd, (size_t)n);
+		}
+		if (pfd[IN].revents) {
+			o = vnb_buf_reserve(&x->out, VNB_PROTO_HDR_LEN + CHUNK);
+			if (!o)
+				return EXIT_FAIL;
+			n = read(STDIN_FILENO, o + VNB_PROTO_HDR_LEN, CHUNK);
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0)
+				in_open = false; /* EOF, or an error: the end */
+			struct vnb_msg_hdr dh = {VNB_PROTO_VERSION,
+						 VNB_MSG_STDIN, 0, TASK_CHAN,
+						 n > 0 ? (uint32_t)n : 0};
+			vnb_proto_hdr_encode(o, &dh);
+			vnb_buf_commit(&x->out, VNB_PROTO_HDR_LEN + dh.len);
+		}
+		if (pfd[SIG].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(x->sigfd, &si, sizeof(si)) ==
+			    (ssize_t)sizeof(si)) {
+				o = vnb_buf_reserve(&x->out, 64);
+				if (!o ||
+				    queue_msg(x, vnb_proto_encode_signal(
+						     o, 64, TASK_CHAN,
+						     (int32_t)si.ssi_signo)) <
+					0)
+					return EXIT_FAIL;
+			}
+		}
+	}
+garbage:
+	say("the VM's agent on %s speaks garbage: %s", x->sock, err.text);
+	return EXIT_FAIL;
+lost:
+	say("lost the VM's task channel %s: the VM stopped?", x->sock);
+	return EXIT_LOST;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"run-dir", required_argument, NULL, 'd'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct xc x = {0};
+	sigset_t set;
+	uint64_t v;
+	size_t i;
+	int o, rc = EXIT_FAIL;
+
+	x.fd = x.lockfd = x.sigfd = -1;
+	x.dir = getenv("VNB_RUN_DIR");
+	x.timeout = 30;
+	while ((o = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (o) {
+		case 'd':
+			x.dir = optarg;
+			break;
+		case 't':
+			if (vnb_parse_u64(optarg, 1, 86400, &v) < 0) {
+				say("--timeout %s: want seconds, 1 to 86400",
+				    optarg);
+				return 2;
+			}
+			x.timeout = (unsigned)v;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!x.dir || !x.dir[0]) {
+		say("no run directory: give --run-dir DIR or set VNB_RUN_DIR "
+		    "(the SPANK plugin does)");
+		return EXIT_FAIL;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	x.rd = vnb_proto_reader_create(0);
+	if (!x.rd) {
+		say("out of memory");
+		return EXIT_FAIL;
+	}
+	if (take_channel(&x) < 0 || hello(&x) < 0)
+		goto out;
+	/* from here on, the signals are the task's: they are read from
+	 * sigfd and forwarded (one that came before waits there) */
+	sigemptyset(&set);
+	for (i = 0; i < VNB_ARRAY_SIZE(fwd_signals); i++)
+		sigaddset(&set, fwd_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	x.sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (x.sigfd < 0) {
+		say("signalfd: %s", strerror(errno));
+		goto out;
+	}
+	fcntl(x.fd, F_SETFL, O_NONBLOCK);
+	if (send_exec(&x, argc - optind, argv + optind) < 0)
+		goto out;
+	rc = relay(&x);
+out:
+	cleanup(&x);
+	if (rc < -1) {
+		die_by(-1 - rc);
+		return 128 + (-1 - rc);
+	}
+	return rc < 0 ? EXIT_FAIL : rc;
+}
