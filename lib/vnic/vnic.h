@@ -131,7 +131,8 @@ int vnb_vnic_program(const struct vnb_vnic_ops *ops, void *ctx,
  * (a driver that refuses the zero MAC, EINVAL or EADDRNOTAVAIL, gets the
  * scrub MAC of the vNIC id "<pf>:vf<N>" instead), VLAN 0, spoof checking
  * on, trust off, and link state "disable" when saved says it was, else
- * auto; in one request, undone when it fails.
+ * auto; in one request, which is not undone when it fails part way (a
+ * VF scrubbed in part is closer to clean; a second call finishes).
  * Errors: as vnb_vnic_program; after a failed step a second call
  * finishes the job. */
 int vnb_vnic_scrub(const struct vnb_vnic_ops *ops, void *ctx,
