@@ -13,7 +13,8 @@ if [ -e "$VNB_RIG_DIR/rig.state" ] || ip link show vnbrig0 >/dev/null 2>&1; then
 fi
 
 TMP=$TEST_TMP
-HOST_PATHS="/etc/slurm/vnic-bypass.yaml /var/lib/vnic-bypass /run/vnic-bypass"
+HOST_PATHS="/etc/slurm/vnic-bypass.yaml /var/lib/vnic-bypass /run/vnic-bypass
+	/run/libvirt /run/libvirtd.pid /var/lib/libvirt /var/cache/libvirt /var/log/libvirt"
 host_before=$(for p in $HOST_PATHS; do [ -e "$p" ] && echo "$p"; done)
 
 # Independent of 'rig check': what a rig could leave behind.
@@ -31,16 +32,24 @@ nothing_left() {
 			esac
 		done)
 	[ -z "$l" ] || { echo "processes: $l"; bad=1; }
+	l=$(for p in /proc/[0-9]*; do
+		case $(cat "$p/comm" 2>/dev/null) in
+		libvirtd | qemu-system-*)
+			grep -qsF "$VNB_RIG_DIR/" "$p/mountinfo" "$p/cmdline" && echo "${p#/proc/}"
+			;;
+		esac
+	done)
+	[ -z "$l" ] || { echo "libvirtd or qemu: $l"; bad=1; }
 	l=$(grep -lsF "upperdir=$VNB_RIG_DIR/" /proc/[0-9]*/mountinfo)
 	[ -z "$l" ] || { echo "processes in node mount namespaces: $l"; bad=1; }
-	l=$(find "$VNB_RIG_DIR" -mindepth 1 -maxdepth 1 ! -name guest 2>/dev/null)
+	l=$(find "$VNB_RIG_DIR" -mindepth 1 -maxdepth 1 ! -name guest ! -name capcache 2>/dev/null)
 	[ -z "$l" ] || { echo "files: $l"; bad=1; }
 	l=$(find /dev -maxdepth 1 -name 'tap[1-9][0-9][0-9][0-9]*' 2>/dev/null)
 	[ -z "$l" ] || { echo "devices: $l"; bad=1; }
 	return "$bad"
 }
 
-plan 48
+plan 56
 
 # ---- refusals that must not start anything
 out=$(run_timeout 30 "$RIG" up --build "$TMP/nobuild" 2>&1)
@@ -74,6 +83,7 @@ is "$(run_timeout 30 srun -p beta -N3 -l cat /etc/hostname | sort | tr '\n' ' ')
 # ---- every node is its own machine
 for i in 1 2 3; do
 	is "$("$RIG" exec "$i" hostname)" "n$i" "n$i: hostname"
+	is "$("$RIG" exec "$i" virsh -q hostname)" "n$i" "n$i: virsh reaches the node's own libvirtd"
 	ok "n$i: /etc/slurm/vnic-bypass.yaml is the rig's config" \
 		"$RIG" exec "$i" cmp /etc/slurm/vnic-bypass.yaml "$VNB_RIG_DIR/etc/vnic-bypass.yaml"
 	links=$("$RIG" exec "$i" ip -o link show | awk -F': ' '{print $1 ":" $2}' | sed 's/@.*//')
