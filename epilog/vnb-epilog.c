@@ -29,7 +29,7 @@ int main(int argc, char **argv)
 		return c;
 	vnb_log_open("vnb-epilog", true);
 	if (vnb_job_from_env(&job, 0, &err) < 0 ||
-	    vnb_program_open(&p, config, 0, &err) < 0) {
+	    vnb_program_open(&p, config, VNB_PROGRAM_VM, &err) < 0) {
 		vnb_log_err("epilog: %s", err.text);
 		return 1;
 	}

@@ -33,7 +33,8 @@ int main(int argc, char **argv)
 		vnb_log_err("prolog: %s", err.text);
 		return 1;
 	}
-	if (vnb_program_open(&p, config, 1, &err) < 0) {
+	if (vnb_program_open(&p, config, VNB_PROGRAM_TOPO | VNB_PROGRAM_VM,
+			     &err) < 0) {
 		vnb_log_err("prolog: job %u on %s: %s", job.jobid, job.node,
 			    err.text);
 		return 1;

@@ -196,7 +196,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (vnb_program_open(&p, config, 0, &err) < 0) {
+	if (vnb_program_open(&p, config,
+			     strcmp(cmd, "ledger") == 0 ? 0 : VNB_PROGRAM_VM,
+			     &err) < 0) {
 		vnb_log_err("%s", err.text);
 		return 1;
 	}

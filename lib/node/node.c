@@ -1,11 +1,19 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "conf/spec.h"
 #include "ledger/ledger.h"
+#include "common/fileio.h"
 #include "node/node.h"
+#include "node/vm.h"
 #include "pool/pool.h"
 #include "record/record.h"
 
@@ -69,15 +77,248 @@ static int journal_saved(const struct vnb_node *node, const char *state_dir,
 			 vnb_error_t *err)
 {
 	struct vnb_link link;
+	struct vnb_vf vf;
 
-	if (rv->vf >= 0)
-		return 0; /* a VF: its PF holds the state */
-	if (node->ops->get(node->ops_ctx, rv->ifname, &link, err) < 0)
-		return -1;
-	memcpy(rv->saved.mac, link.mac, 6);
-	rv->saved.was_up = link.up;
+	if (rv->vf >= 0) {
+		/* a VF: its PF holds the state */
+		if (!node->ops->get_vf ||
+		    node->ops->get_vf(node->ops_ctx, rv->ifname, rv->vf, &vf,
+				      err) < 0)
+			return node->ops->get_vf
+				   ? -1
+				   : vnb_errprintf(err, "no VF support");
+		memcpy(rv->saved.mac, vf.mac, 6);
+		rv->saved.was_up = vf.link != VNB_VF_LINK_DISABLE;
+	} else {
+		if (node->ops->get(node->ops_ctx, rv->ifname, &link, err) < 0)
+			return -1;
+		memcpy(rv->saved.mac, link.mac, 6);
+		rv->saved.was_up = link.up;
+	}
 	rv->have_saved = true;
 	return vnb_record_save(state_dir, rec, err);
+}
+
+#define XML_MAX (256 * 1024)
+
+extern char **environ;
+
+/* The job's copy-on-write overlay on the image's base disk. */
+static int make_overlay(const struct vnb_node_vm *vm, vnb_error_t *err)
+{
+	char *argv[] = {"qemu-img",
+			"create",
+			"-q",
+			"-f",
+			"qcow2",
+			"-F",
+			"qcow2",
+			"-b",
+			(char *)vm->base,
+			(char *)vm->disk,
+			NULL};
+	pid_t pid;
+	int st, rc;
+
+	rc = posix_spawnp(&pid, "qemu-img", NULL, NULL, argv, environ);
+	if (rc != 0) {
+		errno = rc;
+		return vnb_errprintf(err,
+				     "cannot run qemu-img to make %s: %s; "
+				     "install qemu-utils",
+				     vm->disk, strerror(rc));
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return vnb_errprintf(err, "waitpid: %s",
+					     strerror(errno));
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		errno = EIO;
+		return vnb_errprintf(err,
+				     "qemu-img create of %s on %s failed "
+				     "(status %d); is the base image there "
+				     "and qcow2?",
+				     vm->disk, vm->base, st);
+	}
+	return 0;
+}
+
+/* Give a file of the VM's directory to the job's user, mode 0600; with
+ * create, make it first (an empty lock file). */
+static int give(const struct vnb_node_vm *vm, const char *name, bool create,
+		const struct vnb_record *rec, vnb_error_t *err)
+{
+	int dfd, fd = -1, rc = -1;
+
+	dfd = open(vm->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return vnb_errprintf(err, "cannot open %s: %s", vm->dir,
+				     strerror(errno));
+	if (create) {
+		fd = openat(dfd, name,
+			    O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			goto fail;
+	}
+	if (fchownat(dfd, name, rec->uid, rec->gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(dfd, name, 0600, 0) < 0)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	vnb_errprintf(err, "cannot give %s/%s to uid %u: %s%s", vm->dir, name,
+		      rec->uid, strerror(errno),
+		      errno == ENOENT && !create
+			  ? " (qemu did not create the channel)"
+			  : "");
+out:
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
+	return rc;
+}
+
+static int give_channels(const struct vnb_node_vm *vm, bool create,
+			 const struct vnb_record *rec, vnb_error_t *err)
+{
+	char name[64];
+	unsigned i;
+
+	for (i = 0; i < vm->spec.ntask_channels; i++) {
+		snprintf(name, sizeof(name), "task.%u.%s", i,
+			 create ? "lock" : "sock");
+		if (give(vm, name, create, rec, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Keep the console of a VM that did not come up, for the admin. */
+static void keep_console(const struct vnb_node *node,
+			 const struct vnb_node_vm *vm, vnb_error_t *err)
+{
+	char dir[PATH_MAX], name[64];
+	size_t len = 0;
+	char *text;
+	int dfd;
+
+	text = vnb_file_read(AT_FDCWD, vm->console, 1 << 20, &len, NULL);
+	if (!text)
+		return;
+	if (snprintf(dir, sizeof(dir), "%s/consoles", node->conf->state_dir) >=
+	    (int)sizeof(dir)) {
+		free(text);
+		return;
+	}
+	snprintf(name, sizeof(name), "%s.log", vm->name);
+	if (vnb_mkdir_p(dir, 0700, NULL) == 0 &&
+	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		if (vnb_file_replace(dfd, name, text, len, 0600, NULL) == 0 &&
+		    err) {
+			size_t n = strlen(err->text);
+
+			snprintf(err->text + n, sizeof(err->text) - n,
+				 "; its console is in %s/%s", dir, name);
+		}
+		close(dfd);
+	}
+	free(text);
+}
+
+static int wait_agent(const struct vnb_node *node, const struct vnb_node_vm *vm,
+		      vnb_error_t *err)
+{
+	char ctl[PATH_MAX];
+
+	if (node->wait_agent)
+		return node->wait_agent(node, vm, err);
+	if (vnb_vm_channel_path(&vm->spec, -1, ctl, sizeof(ctl)) < 0)
+		return vnb_errprintf(err, "%s: path too long", vm->dir);
+	return vnb_vm_wait_agent(ctl, (int)node->conf->boot_timeout * 1000,
+				 node->vm, node->vm_ctx, vm->name, vm->console,
+				 NULL, err);
+}
+
+/* The PCI address of each VF, for its <hostdev> interface. */
+static int vf_addresses(const struct vnb_node *node,
+			const struct vnb_pool_vnic *pool, size_t npool,
+			const struct vnb_record *rec, struct vnb_node_vm *vm,
+			vnb_error_t *err)
+{
+	size_t i;
+
+	for (i = 0; i < rec->nvnics; i++) {
+		const struct vnb_pool_vnic *v;
+
+		if (rec->vnics[i].vf < 0)
+			continue;
+		v = pool_find(pool, npool, rec->vnics[i].id);
+		if (!v || !v->pci[0]) {
+			struct vnb_topo_vf info;
+
+			if (v &&
+			    vnb_pool_vf_info(v, node->sysfs_fd, &info, err) < 0)
+				return -1;
+			errno = ENODEV;
+			return vnb_errprintf(err, "VF %s has no PCI address",
+					     rec->vnics[i].id);
+		}
+		snprintf(vm->pci[i], sizeof(vm->pci[i]), "%s", v->pci);
+	}
+	return 0;
+}
+
+/* Boot the job's VM, journaling each step. */
+static int vm_steps(const struct vnb_node *node, const struct vnb_job *job,
+		    const struct vnb_conf_tenant *t,
+		    const struct vnb_spec *spec,
+		    const struct vnb_pool_vnic *pool, size_t npool,
+		    struct vnb_record *rec, vnb_error_t *err)
+{
+	const char *state_dir = node->conf->state_dir;
+	struct vnb_node_vm *vm = calloc(1, sizeof(*vm));
+	char *xml = malloc(XML_MAX);
+	int rc = -1;
+
+	if (!vm || !xml) {
+		vnb_errprintf(err, "out of memory");
+		goto out;
+	}
+	if (vnb_node_vm_plan(node->conf, t, spec, rec, node->topo, node->virt,
+			     job->user, vm, err) < 0 ||
+	    vf_addresses(node, pool, npool, rec, vm, err) < 0 ||
+	    vnb_vm_domain_xml(&vm->spec, xml, XML_MAX, err) < 0)
+		goto out;
+	rec->vm = VNB_RECORD_VM_STARTING;
+	if (vnb_record_save(state_dir, rec, err) < 0 ||
+	    vnb_mkdir_p(node->conf->run_dir, 0755, err) < 0)
+		goto out;
+	if (mkdir(vm->dir, 0755) < 0 && errno != EEXIST) {
+		vnb_errprintf(err, "cannot make %s: %s", vm->dir,
+			      strerror(errno));
+		goto out;
+	}
+	if ((vm->base && make_overlay(vm, err) < 0) ||
+	    give_channels(vm, true, rec, err) < 0 ||
+	    node->vm->start(node->vm_ctx, vm->name, xml, err) < 0)
+		goto out;
+	rec->vm = VNB_RECORD_VM_STARTED;
+	if (vnb_record_save(state_dir, rec, err) < 0 ||
+	    give_channels(vm, false, rec, err) < 0)
+		goto out;
+	if (wait_agent(node, vm, err) < 0) {
+		int e = errno;
+
+		keep_console(node, vm, err);
+		errno = e;
+		goto out;
+	}
+	rec->vm = VNB_RECORD_VM_READY;
+	rc = vnb_record_save(state_dir, rec, err);
+out:
+	free(xml);
+	free(vm);
+	return rc;
 }
 
 static int setup_steps(const struct vnb_node *node, const struct vnb_job *job,
@@ -151,6 +392,9 @@ static int setup_steps(const struct vnb_node *node, const struct vnb_job *job,
 		if (vnb_record_save(state_dir, rec, err) < 0)
 			goto out;
 	}
+	if (node->vm &&
+	    vm_steps(node, job, t, &resolved, pool, npool, rec, err) < 0)
+		goto out;
 	rec->state = VNB_RECORD_READY;
 	rc = vnb_record_save(state_dir, rec, err);
 out:
@@ -171,6 +415,7 @@ int vnb_node_setup(const struct vnb_node *node, const struct vnb_job *job,
 		return vnb_errprintf(err, "out of memory");
 	rec->jobid = job->jobid;
 	rec->uid = job->uid;
+	rec->gid = job->gid;
 	rec->nodeidx = job->nodeidx;
 	snprintf(rec->node, sizeof(rec->node), "%s", job->node);
 	snprintf(rec->cpus, sizeof(rec->cpus), "%s", job->cpus);
@@ -215,6 +460,23 @@ static int all_vnics(const struct vnb_node *node, struct vnb_pool_vnic **pool,
 	return vnb_pool_list(node->conf, NULL, -1, pool, n, err);
 }
 
+static int stop_vm(const struct vnb_node *node, uint32_t jobid,
+		   vnb_error_t *err)
+{
+	char name[VNB_VM_NAME_MAX];
+	vnb_error_t e = {{0}};
+
+	vnb_vm_name(jobid, name, sizeof(name));
+	if (node->vm->stop(node->vm_ctx, name, &e) < 0)
+		return vnb_errprintf(err,
+				     "job %u: cannot stop its VM %s, so its "
+				     "vNICs stay claimed: %s",
+				     jobid, name, e.text);
+	if (vnb_node_vm_dir_remove(node->conf, jobid, &e) < 0)
+		return vnb_errprintf(err, "job %u: %s", jobid, e.text);
+	return 0;
+}
+
 int vnb_node_teardown(const struct vnb_node *node, uint32_t jobid,
 		      vnb_error_t *err)
 {
@@ -229,6 +491,11 @@ int vnb_node_teardown(const struct vnb_node *node, uint32_t jobid,
 
 	if (!rec)
 		return vnb_errprintf(err, "out of memory");
+	/* The VM first: until it is gone its vNICs are in use. */
+	if (node->vm && stop_vm(node, jobid, err) < 0) {
+		free(rec);
+		return -1;
+	}
 	have_rec = vnb_record_load(state_dir, jobid, rec, &e) == 0;
 	if (!have_rec && errno != ENOENT)
 		rc = vnb_errprintf(err, "%s (scrubbing without it)", e.text);
@@ -296,6 +563,29 @@ static bool seen(const uint32_t *ids, size_t n, uint32_t id)
 	return false;
 }
 
+/* Add the jobs of the vnb-<jobid> domains to ids. */
+static int add_domains(const struct vnb_node *node, uint32_t **ids, size_t *n,
+		       vnb_error_t *err)
+{
+	char(*names)[VNB_VM_NAME_MAX] = NULL;
+	size_t nn = 0, i;
+	uint32_t *more, j;
+
+	if (node->vm->list(node->vm_ctx, &names, &nn, err) < 0)
+		return -1;
+	more = realloc(*ids, (*n + nn + 1) * sizeof(**ids));
+	if (!more) {
+		free(names);
+		return vnb_errprintf(err, "out of memory");
+	}
+	*ids = more;
+	for (i = 0; i < nn; i++)
+		if (vnb_vm_name_jobid(names[i], &j) == 0 && !seen(*ids, *n, j))
+			(*ids)[(*n)++] = j;
+	free(names);
+	return 0;
+}
+
 int vnb_node_reconcile(const struct vnb_node *node, vnb_liveness_f alive,
 		       uint32_t except, size_t *cleaned, vnb_error_t *err)
 {
@@ -327,6 +617,10 @@ int vnb_node_reconcile(const struct vnb_node *node, vnb_liveness_f alive,
 			ids[n++] = j;
 	}
 	vnb_ledger_end(snap);
+	if (node->vm && add_domains(node, &ids, &n, err) < 0) {
+		free(ids);
+		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		vnb_error_t e = {{0}};
 

@@ -18,7 +18,11 @@
 #include "conf/conf.h"
 #include "job/job.h"
 #include "topo/topo.h"
+#include "vm/domain.h"
+#include "vm/virt.h"
 #include "vnic/vnic.h"
+
+struct vnb_node_vm;
 
 struct vnb_node {
 	const struct vnb_conf *conf;
@@ -26,6 +30,16 @@ struct vnb_node {
 	void *ops_ctx;
 	int sysfs_fd; /* -1: no NUMA information */
 	const struct vnb_topo *topo; /* NULL: no placement preference */
+	/* The job's VM: booted after the vNICs are programmed, stopped
+	 * before they are scrubbed.  NULL: jobs get no VM (tests of the vNIC
+	 * steps alone). */
+	const struct vnb_vm_ops *vm;
+	void *vm_ctx;
+	enum vnb_virt virt;
+	/* Wait for the VM's agent; NULL: vnb_vm_wait_agent on its control
+	 * channel with the config's boot_timeout.  Tests inject their own. */
+	int (*wait_agent)(const struct vnb_node *node,
+			  const struct vnb_node_vm *vm, vnb_error_t *err);
 };
 
 /* Set up the job on this node for the spec the user gave (the normalized
@@ -35,8 +49,10 @@ struct vnb_node {
 int vnb_node_setup(const struct vnb_node *node, const struct vnb_job *job,
 		   const char *spec, vnb_error_t *err);
 
-/* Undo everything the job has on this node: scrub its vNICs, free them in
- * the ledger, remove its record.  A job with nothing here is a success.
+/* Undo everything the job has on this node: force its VM off and undefine
+ * it, remove its run directory, scrub its vNICs, free them in the ledger,
+ * remove its record.  When the VM cannot be stopped nothing else is
+ * touched (its vNICs are still in use).  A job with nothing here is a success.
  * -1 when a vNIC could not be scrubbed: it stays dirty (never handed out)
  * and the record stays, so a later run can finish the work. */
 int vnb_node_teardown(const struct vnb_node *node, uint32_t jobid,
@@ -44,7 +60,8 @@ int vnb_node_teardown(const struct vnb_node *node, uint32_t jobid,
 
 typedef enum vnb_job_liveness (*vnb_liveness_f)(uint32_t jobid);
 
-/* Tear down every job that has a record or a ledger entry here but that
+/* Tear down every job that has a record, a ledger entry or a vnb-<jobid>
+ * domain here but that
  * alive() reports gone (never the job `except`, 0 for none).  Reports the
  * jobs cleaned in *cleaned (may be NULL).  Errors of one job do not stop
  * the others; -1 when any failed. */

@@ -8,8 +8,34 @@
 #include "common/log.h"
 #include "node/program.h"
 
-int vnb_program_open(struct vnb_program *p, const char *config_path,
-		     int want_topo, vnb_error_t *err)
+/* KVM when it can boot stock guests, else TCG; says why in the log. */
+static enum vnb_virt choose_virt(void)
+{
+	struct vnb_virt_facts f;
+	enum vnb_virt v = VNB_VIRT_QEMU;
+	char why[256] = "";
+	int sys = open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dev = open("/dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (vnb_vm_virt_facts(sys, proc, dev, &f) == 0)
+		v = vnb_vm_choose_virt(&f, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why),
+			 "cannot read /proc/cpuinfo: using TCG");
+	if (v != VNB_VIRT_KVM)
+		vnb_log_info("%s", why);
+	if (sys >= 0)
+		close(sys);
+	if (proc >= 0)
+		close(proc);
+	if (dev >= 0)
+		close(dev);
+	return v;
+}
+
+int vnb_program_open(struct vnb_program *p, const char *config_path, int flags,
+		     vnb_error_t *err)
 {
 	vnb_error_t e = {{0}};
 
@@ -28,7 +54,17 @@ int vnb_program_open(struct vnb_program *p, const char *config_path,
 	p->node.ops = &vnb_vnic_netlink_ops;
 	p->node.ops_ctx = p->nl;
 	p->node.sysfs_fd = open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (want_topo) {
+	if (flags & VNB_PROGRAM_VM) {
+		p->virt = vnb_vm_libvirt_open(p->conf->libvirt_uri, err);
+		if (!p->virt) {
+			vnb_program_close(p);
+			return -1;
+		}
+		p->node.vm = &vnb_vm_libvirt_ops;
+		p->node.vm_ctx = p->virt;
+		p->node.virt = choose_virt();
+	}
+	if (flags & VNB_PROGRAM_TOPO) {
 		p->topo = vnb_topo_load(&e);
 		if (!p->topo)
 			vnb_log_warn("%s; vNICs are chosen without regard "
@@ -44,6 +80,7 @@ void vnb_program_close(struct vnb_program *p)
 	int saved = errno;
 
 	vnb_topo_destroy(p->topo);
+	vnb_vm_libvirt_close(p->virt);
 	if (p->nl)
 		vnb_vnic_netlink_close(p->nl);
 	if (p->node.sysfs_fd >= 0)

@@ -13,14 +13,19 @@ struct vnb_program {
 	struct vnb_conf *conf;
 	void *nl;
 	struct vnb_topo *topo;
+	void *virt; /* the libvirt connection */
 };
 
-/* Load config_path (NULL: the default) and open the side effects; with
- * want_topo, also the topology (a failure to load it only loses the NUMA
- * preference, and is reported as a warning through warn).  -1 with a
- * message. */
-int vnb_program_open(struct vnb_program *p, const char *config_path,
-		     int want_topo, vnb_error_t *err);
+/* What a program needs besides the config and rtnetlink. */
+#define VNB_PROGRAM_TOPO 0x1 /* the topology, for NUMA placement */
+#define VNB_PROGRAM_VM 0x2 /* libvirt, for the jobs' VMs */
+
+/* Load config_path (NULL: the default) and open the side effects that
+ * flags ask for.  A topology that does not load only loses the NUMA
+ * preference (a warning is logged); libvirt that cannot be reached is an
+ * error.  -1 with a message. */
+int vnb_program_open(struct vnb_program *p, const char *config_path, int flags,
+		     vnb_error_t *err);
 void vnb_program_close(struct vnb_program *p);
 
 /* Parse "[--config FILE] [--help]" of a prolog or epilog named name.

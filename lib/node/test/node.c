@@ -2,13 +2,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/tap.h"
 #include "common/util.h"
 #include "ledger/ledger.h"
 #include "node/node.h"
+#include "node/vm.h"
 #include "record/record.h"
 
 /* An in-memory stand-in for the links of one node. */
@@ -86,6 +91,144 @@ static const struct vnb_vnic_ops fake_ops = {
     .set_up = f_set_up,
 };
 
+/*
+ * A stand-in for libvirt whose domains are files in FAKE_DIR/domains (the
+ * domain XML), so that a domain started by a prolog that then died stays
+ * "running", as it would.  Its calls count in fake.calls with the link
+ * changes, so that failures and deaths can be injected at any of them.
+ */
+static char fake_dir[64];
+static bool agent_answers = true; /* else the wait times out */
+static int stop_fails; /* stop calls that fail, from now */
+
+static void domain_path(const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/domains/%s", fake_dir, name);
+}
+
+static int v_start(void *ctx, const char *name, const char *xml,
+		   vnb_error_t *err)
+{
+	const struct vnb_conf *conf = ctx;
+	char path[256], dir[256], sock[300];
+	const char *p = xml;
+	uint32_t jobid;
+	int fd, i = 0;
+
+	if (inject("start", name, err) < 0)
+		return -1;
+	domain_path(name, path, sizeof(path));
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0) {
+		errno = EEXIST;
+		return vnb_errprintf(err, "domain %s exists", name);
+	}
+	if (write(fd, xml, strlen(xml)) < 0)
+		diag("write %s: %s", path, strerror(errno));
+	close(fd);
+	/* qemu makes the host ends of the channels */
+	vnb_vm_name_jobid(name, &jobid);
+	vnb_conf_job_run_dir(conf, jobid, dir, sizeof(dir), NULL);
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
+	close(open(sock, O_WRONLY | O_CREAT, 0600));
+	while ((p = strstr(p, "name='org.vnic-bypass.task."))) {
+		snprintf(sock, sizeof(sock), "%s/task.%d.sock", dir, i++);
+		close(open(sock, O_WRONLY | O_CREAT, 0600));
+		p++;
+	}
+	return 0;
+}
+
+static int v_stop(void *ctx, const char *name, vnb_error_t *err)
+{
+	char path[256];
+
+	(void)ctx;
+	if (inject("stop", name, err) < 0)
+		return -1;
+	if (stop_fails > 0) {
+		stop_fails--;
+		errno = EIO;
+		return vnb_errprintf(err, "domain %s: injected stop failure",
+				     name);
+	}
+	domain_path(name, path, sizeof(path));
+	unlink(path);
+	return 0;
+}
+
+static bool domain_exists(uint32_t jobid)
+{
+	char name[32], path[256];
+
+	vnb_vm_name(jobid, name, sizeof(name));
+	domain_path(name, path, sizeof(path));
+	return access(path, F_OK) == 0;
+}
+
+static int v_running(void *ctx, const char *name, vnb_error_t *err)
+{
+	char path[256];
+
+	(void)ctx;
+	(void)err;
+	domain_path(name, path, sizeof(path));
+	return access(path, F_OK) == 0;
+}
+
+static int v_list(void *ctx, char (**names)[VNB_VM_NAME_MAX], size_t *n,
+		  vnb_error_t *err)
+{
+	char path[256];
+	struct dirent *de;
+	DIR *d;
+
+	(void)ctx;
+	snprintf(path, sizeof(path), "%s/domains", fake_dir);
+	d = opendir(path);
+	*names = calloc(64, VNB_VM_NAME_MAX);
+	*n = 0;
+	if (!d || !*names) {
+		if (d)
+			closedir(d);
+		return vnb_errprintf(err, "cannot list %s", path);
+	}
+	while ((de = readdir(d)) && *n < 64)
+		if (de->d_name[0] != '.' &&
+		    strlen(de->d_name) < VNB_VM_NAME_MAX)
+			memcpy((*names)[(*n)++], de->d_name,
+			       strlen(de->d_name) + 1);
+	closedir(d);
+	return 0;
+}
+
+static const struct vnb_vm_ops fake_vm_ops = {
+    .size = sizeof(struct vnb_vm_ops),
+    .start = v_start,
+    .stop = v_stop,
+    .running = v_running,
+    .list = v_list,
+};
+
+static int fake_wait(const struct vnb_node *node, const struct vnb_node_vm *vm,
+		     vnb_error_t *err)
+{
+	FILE *f;
+
+	(void)node;
+	if (inject("wait", vm->name, err) < 0)
+		return -1;
+	if (agent_answers)
+		return 0;
+	f = fopen(vm->console, "w");
+	if (f) {
+		fputs("Kernel panic - not syncing: VFS\n", f);
+		fclose(f);
+	}
+	errno = ETIMEDOUT;
+	return vnb_errprintf(err, "the agent of %s did not answer", vm->name);
+}
+
 static const uint8_t orig_mac[4][6] = {
     {0x0e, 0, 0, 0, 0, 1},
     {0x0e, 0, 0, 0, 0, 2},
@@ -139,7 +282,7 @@ static bool has_record(const char *dir, uint32_t jobid)
 }
 
 static const char *yaml =
-    "node: {state_dir: @DIR@}\n"
+    "node: {state_dir: @DIR@, run_dir: @DIR@/run}\n"
     "pools:\n"
     "  - {name: fabric, backend: macvtap, devices: [vnic0, vnic1, vnic2, "
     "vnic3]}\n"
@@ -149,6 +292,7 @@ static const char *yaml =
     "    vlan: 10\n"
     "    images: [{name: img, kernel: /k}]\n"
     "    vnics: {default: 1, max: 8}\n"
+    "    queues: {default: 1, max: 2}\n"
     "    allow_root: true\n"
     "  - name: beta\n"
     "    partitions: [beta]\n"
@@ -160,12 +304,17 @@ static const char *yaml =
 static struct vnb_conf *make_conf(const char *dir)
 {
 	char text[2048];
-	const char *at = strstr(yaml, "@DIR@");
+	const char *p = yaml, *at;
 	vnb_error_t err = {{0}};
 	struct vnb_conf *conf;
+	size_t n = 0;
 
-	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - yaml), yaml, dir,
-		 at + 5);
+	while ((at = strstr(p, "@DIR@"))) {
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%.*s%s",
+				      (int)(at - p), p, dir);
+		p = at + 5;
+	}
+	snprintf(text + n, sizeof(text) - n, "%s", p);
 	conf = vnb_conf_parse(text, strlen(text), "test.yaml", &err);
 	if (!conf)
 		bail_out("config: %s", err.text);
@@ -210,6 +359,149 @@ static int die_in_setup(const struct vnb_node *node, const struct vnb_job *j,
 	fake.die = false;
 	fake.fail_at = 0;
 	return WEXITSTATUS(status);
+}
+
+static bool vm_dir_exists(const struct vnb_node *node, uint32_t jobid)
+{
+	char dir[256];
+
+	vnb_conf_job_run_dir(node->conf, jobid, dir, sizeof(dir), NULL);
+	return access(dir, F_OK) == 0;
+}
+
+/* Nothing of job j is left: no domain, files, claims, record; pristine
+ * links. */
+static bool vm_job_gone(const struct vnb_node *node, const char *dir,
+			uint32_t j)
+{
+	return !domain_exists(j) && !vm_dir_exists(node, j) &&
+	       held(dir, j, VNB_VNIC_CLAIMED) + held(dir, j, VNB_VNIC_DIRTY) ==
+		   0 &&
+	       !has_record(dir, j) && links_pristine();
+}
+
+static void test_vm(struct vnb_node *node, const char *dir)
+{
+	vnb_error_t err = {{0}};
+	struct vnb_record rec;
+	struct vnb_job j;
+	struct stat st;
+	char path[512], vmdir[256], *xml;
+	size_t cleaned, len = 0;
+	int k, steps;
+
+	node->vm = &fake_vm_ops;
+	node->vm_ctx = (void *)node->conf;
+	node->wait_agent = fake_wait;
+	fake_reset();
+	j = job_for(11, "alpha", (uint32_t)getuid());
+	j.gid = (uint32_t)getgid();
+	snprintf(j.user, sizeof(j.user), "alice");
+	snprintf(j.cpus, sizeof(j.cpus), "0-1");
+	ok(vnb_node_setup(node, &j, "vnics=2,queues=2", &err) == 0,
+	   "setup with a VM: %s", err.text);
+	ok(vnb_record_load(dir, 11, &rec, &err) == 0 &&
+	       rec.vm == VNB_RECORD_VM_READY && rec.state == VNB_RECORD_READY,
+	   "the record says the VM is ready");
+	ok(domain_exists(11), "the domain vnb-11 runs");
+	snprintf(path, sizeof(path), "%s/domains/vnb-11", fake_dir);
+	xml = vnb_file_read(AT_FDCWD, path, 1 << 20, &len, NULL);
+	ok(xml && strstr(xml, "<name>vnb-11</name>") &&
+	       strstr(xml, "<source dev='vnic0' mode='passthrough'/>") &&
+	       strstr(xml, "queues='2'") &&
+	       strstr(xml, "<kernel>/k</kernel>") &&
+	       strstr(xml, VNB_NODE_ALLOW_ROOT_WORD) && strstr(xml, "alice"),
+	   "its XML has the vNICs, queues, kernel, root policy and user");
+	free(xml);
+	vnb_conf_job_run_dir(node->conf, 11, vmdir, sizeof(vmdir), NULL);
+	snprintf(path, sizeof(path), "%s/task.0.sock", vmdir);
+	ok(stat(path, &st) == 0 && st.st_uid == getuid() &&
+	       (st.st_mode & 0777) == 0600,
+	   "the task channel belongs to the job's user, mode 0600");
+	snprintf(path, sizeof(path), "%s/task.0.lock", vmdir);
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600,
+	   "its lock file too");
+	ok(vnb_node_teardown(node, 11, &err) == 0, "teardown: %s", err.text);
+	ok(vm_job_gone(node, dir, 11),
+	   "no domain, run dir, claim or record left; links pristine");
+
+	/* How many injectable calls a setup with a VM makes. */
+	fake_reset();
+	ok(vnb_node_setup(node, &j, "vnics=2", &err) == 0, "setup again");
+	steps = fake.calls;
+	ok(vnb_node_teardown(node, 11, &err) == 0, "teardown again");
+
+	/* The VM does not start: everything is rolled back. */
+	/* 4 link changes, then start */
+	fake_reset();
+	fake.fail_at = 5;
+	ok(vnb_node_setup(node, &j, "vnics=2", &err) < 0 && errno == EIO,
+	   "setup fails when the VM does not start");
+	like(err.text, "start vnb-11: injected", "and says why: %s", err.text);
+	ok(vm_job_gone(node, dir, 11), "everything was undone");
+
+	/* The agent never answers: rolled back, the console is kept. */
+	fake_reset();
+	agent_answers = false;
+	ok(vnb_node_setup(node, &j, "vnics=1", &err) < 0 && errno == ETIMEDOUT,
+	   "setup fails when the agent does not answer");
+	like(err.text, "consoles/vnb-11.log", "the message names the console");
+	snprintf(path, sizeof(path), "%s/consoles/vnb-11.log", dir);
+	xml = vnb_file_read(AT_FDCWD, path, 4096, &len, NULL);
+	ok(xml && strstr(xml, "Kernel panic"), "the console was kept");
+	free(xml);
+	ok(vm_job_gone(node, dir, 11), "everything else was undone");
+	agent_answers = true;
+
+	/* A VM that cannot be stopped keeps its vNICs claimed. */
+	fake_reset();
+	ok(vnb_node_setup(node, &j, "vnics=1", &err) == 0, "setup again");
+	stop_fails = 1;
+	ok(vnb_node_teardown(node, 11, &err) < 0 && errno == EIO,
+	   "teardown fails when the VM cannot be stopped");
+	like(err.text, "cannot stop its VM vnb-11", "and says so: %s",
+	     err.text);
+	ok(held(dir, 11, VNB_VNIC_CLAIMED) == 1 && has_record(dir, 11),
+	   "its vNIC stays claimed and its record stays");
+	ok(vnb_node_teardown(node, 11, &err) == 0 && vm_job_gone(node, dir, 11),
+	   "a second teardown finishes the work");
+
+	/* A prolog killed at each step of its VM work, then the epilog. */
+	for (k = 1; k <= steps; k++) {
+		fake_reset();
+		fake.fail_at = k;
+		fake.die = true;
+		if (fork() == 0) {
+			vnb_node_setup(node, &j, "vnics=2", NULL);
+			_exit(0);
+		}
+		wait(NULL);
+		fake.die = false;
+		fake.fail_at = 0;
+		/* the link changes died with the child: they were to the
+		 * job's MACs, which scrubbing puts back from the record */
+		ok(vnb_node_teardown(node, 11, &err) == 0 &&
+		       vm_job_gone(node, dir, 11),
+		   "killed at call %d of %d, the epilog leaves nothing: %s", k,
+		   steps, err.text);
+	}
+
+	/* Reconcile stops a stray domain whose job is gone. */
+	fake_reset();
+	j = job_for(5, "alpha", (uint32_t)getuid());
+	j.gid = (uint32_t)getgid();
+	ok(vnb_node_setup(node, &j, "", &err) == 0, "job 5 with a VM: %s",
+	   err.text);
+	vnb_record_remove(dir, 5, NULL);
+	vnb_node_teardown(node, 5, NULL); /* frees the claim */
+	fake_reset();
+	v_start(node->vm_ctx, "vnb-5", "<domain/>", NULL);
+	ok(domain_exists(5), "a stray domain vnb-5 with no record");
+	ok(vnb_node_reconcile(node, gone_5, 0, &cleaned, &err) == 0 &&
+	       cleaned == 1 && !domain_exists(5),
+	   "reconcile stops it: %s", err.text);
+	node->vm = NULL;
+	node->wait_agent = NULL;
 }
 
 int main(void)
@@ -344,6 +636,15 @@ int main(void)
 	   "job 5 is gone, job 6 untouched");
 	ok(vnb_node_teardown(&node, 6, &err) == 0 && links_pristine(),
 	   "job 6 torn down");
+
+	snprintf(fake_dir, sizeof(fake_dir), "%s", dir);
+	{
+		char d[128];
+
+		snprintf(d, sizeof(d), "%s/domains", dir);
+		mkdir(d, 0700);
+	}
+	test_vm(&node, dir);
 
 	vnb_conf_destroy((struct vnb_conf *)node.conf);
 	{
