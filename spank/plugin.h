@@ -23,6 +23,7 @@ struct vnb_plugin {
 	bool given; /* --vnic-bypass was seen */
 	char value[VNB_SPEC_MAX]; /* its argument, "" for a bare option */
 	struct vnb_spec spec; /* parsed */
+	char run_dir[4200]; /* slurmstepd: the job's VM files on this node */
 };
 
 extern struct vnb_plugin vnb_plugin;
@@ -32,5 +33,12 @@ int vnb_spank_submit(spank_t sp);
 
 /* slurmstepd: tell the tasks which vNICs the prolog prepared. */
 int vnb_spank_remote_user_init(spank_t sp);
+
+/* slurmstepd: refuse a step with more tasks here than the VM has task
+ * channels (after user_init). */
+int vnb_spank_remote_step_check(spank_t sp);
+
+/* The forked task: become vnb-exec (returns only on failure). */
+int vnb_spank_remote_task_init(spank_t sp);
 
 #endif

@@ -42,6 +42,9 @@ int vnb_spank_remote_user_init(spank_t sp)
 		return -1;
 	}
 	rc = vnb_record_load(conf->state_dir, jobid, &rec, &err);
+	if (rc == 0)
+		rc = vnb_conf_job_run_dir(conf, jobid, vnb_plugin.run_dir,
+					  sizeof(vnb_plugin.run_dir), &err);
 	vnb_conf_destroy(conf);
 	if (rc < 0) {
 		slurm_error("vnic-bypass: job %u has no vNICs on this node "
@@ -68,5 +71,5 @@ int vnb_spank_remote_user_init(spank_t sp)
 	    set(sp, "VNB_TENANT", rec.tenant) < 0 ||
 	    set(sp, "VNB_SPEC", rec.spec) < 0)
 		return -1;
-	return 0;
+	return vnb_spank_remote_step_check(sp);
 }

@@ -85,3 +85,12 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
 		return 0;
 	return vnb_spank_remote_user_init(sp);
 }
+
+int slurm_spank_task_init(spank_t sp, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	if (spank_context() != S_CTX_REMOTE || !vnb_plugin.given)
+		return 0;
+	return vnb_spank_remote_task_init(sp);
+}

@@ -1,0 +1,104 @@
+/*
+ * task.c - slurmstepd, in each forked task of a job step: the task becomes
+ * vnb-exec, which has the job's VM run the task's argv, with its stdio,
+ * signals and exit status relayed.  The batch script, the extern step and
+ * salloc's interactive step stay on the host: they run srun, which the VM
+ * does not have.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <slurm/slurm.h>
+
+#include "spank/plugin.h"
+
+/* Is this a step whose tasks run in the VM? */
+static bool in_vm_step(spank_t sp)
+{
+	uint32_t stepid = 0;
+
+	if (spank_get_item(sp, S_JOB_STEPID, &stepid) != ESPANK_SUCCESS)
+		return false;
+	return stepid < SLURM_MAX_NORMAL_STEP_ID;
+}
+
+int vnb_spank_remote_task_init(spank_t sp)
+{
+	char **argv = NULL, **env = NULL, **nargv;
+	int argc = 0, i, n = 0;
+
+	if (!in_vm_step(sp))
+		return 0;
+	if (spank_get_item(sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_ENV, &env) != ESPANK_SUCCESS) {
+		slurm_error("vnic-bypass: cannot get the task's command and "
+			    "environment from Slurm");
+		return -1;
+	}
+	nargv = calloc((size_t)argc + 5, sizeof(*nargv));
+	if (!nargv) {
+		slurm_error("vnic-bypass: out of memory");
+		return -1;
+	}
+	nargv[n++] = vnb_plugin.args.exec;
+	nargv[n++] = "--run-dir";
+	nargv[n++] = vnb_plugin.run_dir;
+	nargv[n++] = "--";
+	for (i = 0; i < argc; i++)
+		nargv[n++] = argv[i];
+	execve(vnb_plugin.args.exec, nargv, env);
+	slurm_error("vnic-bypass: cannot run %s: %s; is vnic-bypass installed "
+		    "on this node (or exec= in plugstack.conf right)?",
+		    vnb_plugin.args.exec, strerror(errno));
+	free(nargv);
+	return -1;
+}
+
+/* The number of task channels of the VM: task.0.sock, task.1.sock, ... */
+static unsigned channels(const char *dir)
+{
+	char path[4200];
+	unsigned n = 0;
+
+	for (;;) {
+		int k = snprintf(path, sizeof(path), "%s/task.%u.sock", dir, n);
+
+		if (k < 0 || (size_t)k >= sizeof(path) ||
+		    access(path, F_OK) < 0)
+			return n;
+		n++;
+	}
+}
+
+int vnb_spank_remote_step_check(spank_t sp)
+{
+	uint32_t ntasks = 0;
+	unsigned nchan;
+
+	if (!in_vm_step(sp))
+		return 0;
+	if (spank_get_item(sp, S_JOB_LOCAL_TASK_COUNT, &ntasks) !=
+	    ESPANK_SUCCESS) {
+		slurm_error("vnic-bypass: cannot get the step's task count");
+		return -1;
+	}
+	nchan = channels(vnb_plugin.run_dir);
+	if (nchan == 0) {
+		slurm_error("vnic-bypass: the job's VM has no task channel in "
+			    "%s; did the prolog boot it?",
+			    vnb_plugin.run_dir);
+		return -1;
+	}
+	if (ntasks > nchan) {
+		slurm_error("vnic-bypass: this step has %u tasks on this node "
+			    "but the job's VM has %u task channels (one per "
+			    "CPU of the job here); ask for fewer tasks per "
+			    "node or more CPUs",
+			    ntasks, nchan);
+		return -1;
+	}
+	return 0;
+}
