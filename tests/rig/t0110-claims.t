@@ -41,7 +41,8 @@ done
 is "$(claims 3 "$id" | wc -l)" 0 "n3, not in the job, holds nothing for it"
 
 # A step started from outside the batch script gives the option again.
-out=$(run_timeout 60 srun --jobid="$id" -N2 --vnic-bypass=vnics=2 -l bash -c 'echo "$(hostname) $VNB_VNICS $VNB_MACS"')
+# Its tasks run in the job's VMs (busybox sh), named after their nodes.
+out=$(run_timeout 60 srun --jobid="$id" -N2 --vnic-bypass=vnics=2 -l sh -c 'echo "$(hostname) $VNB_VNICS $VNB_MACS"')
 like "$out" "n1 vnic[0-3],vnic[0-3] 02:" "the tasks on n1 see their vNICs and MACs"
 like "$out" "n2 vnic[0-3],vnic[0-3] 02:" "the tasks on n2 see theirs"
 v1=$(claims 1 "$id" | head -1)
@@ -71,10 +72,16 @@ is "$(mac_of 1 vnic0)" "$before_n1" "n1's vnic0 has its MAC from before the job"
 is "$(state_of 1 "$v1")" down "and is down (scrubbed)"
 
 # srun -N2 of its own: the claim lives exactly as long as the job.
-out=$(run_timeout 60 srun -N2 --vnic-bypass=vnics=1 bash -c \
-	"$vnbctl ledger | grep -c claimed")
-is "$(echo $out)" "1 1" "while srun runs, each node shows its one claim"
-ok "and after it, none" wait_for 30 all_free
+run_timeout 120 srun -N2 -w n[1-2] --vnic-bypass=vnics=1 sh -c 'echo up; sleep 300' \
+	>"$TEST_TMP/srun.out" 2>&1 &
+srun_pid=$!
+ok "srun -N2 runs its tasks" wait_for 120 eval '[ "$(grep -c up "$TEST_TMP/srun.out")" = 2 ]'
+is "$(nclaimed 1) $(nclaimed 2)" "1 1" "while srun runs, each node shows its one claim"
+kill -INT "$srun_pid"
+sleep 0.2
+kill -INT "$srun_pid" 2>/dev/null
+wait "$srun_pid"
+ok "and after it, none" wait_for 60 all_free
 
 # A job without the option is untouched.
 out=$(run_timeout 60 srun -N2 -l bash -c 'env | grep -E "^(VNB_VNICS|VNB_MACS|VNB_TENANT|VNB_SPEC|SPANK_VNIC)=" | sort' 2>&1)
