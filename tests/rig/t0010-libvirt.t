@@ -21,14 +21,13 @@ if ! [ -r "$GUEST/vmlinux" ] || ! [ -r "$GUEST/initrd.cpio.gz" ]; then
 		plan skip_all "no guest image in $GUEST and tests/guest/build failed"
 fi
 
-# A full rig when the build is there (shared with the tests that follow),
-# else a bare one: libvirt does not need the plugin.
-b=${VNB_BUILD:-$VNB_SRCDIR/build}
-if [ -x "$b/prolog/vnb-prolog" ] && [ -x "$b/epilog/vnb-epilog" ] &&
-	[ -r "$b/spank/.libs/vnic_bypass.so" ]; then
-	rig_up_once || bail_out "the rig does not come up"
+# Any healthy rig of two nodes or more will do (only n1 and n2 are used,
+# and this test takes it down at the end); else a bare one of two: libvirt
+# needs neither the build nor the plugin.
+if "$RIG" status -q && [ "$(_rig_state nodes)" -ge 2 ]; then
+	eval "$("$RIG" env)"
 else
-	rig_up_once --bare || bail_out "the rig does not come up"
+	rig_up_once --bare --nodes 2 || bail_out "the rig does not come up"
 fi
 
 TMP=$TEST_TMP
