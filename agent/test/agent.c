@@ -164,6 +164,12 @@ static void test_stdin(void)
 	if (!ok(exited_with(p.status, 0) && strstr(p.o.head, "ok 0"),
 		"stdin /dev/null: the task reads EOF"))
 		show(&p);
+
+	h_exec_start(&p, &vm, -2, -1, NULL, H("check", "7", "0"));
+	h_finish(&p, 60);
+	if (!ok(exited_with(p.status, 0) && strstr(p.o.head, "ok 0"),
+		"stdin closed: the task reads EOF"))
+		show(&p);
 }
 
 static void test_output(void)
@@ -372,6 +378,46 @@ static bool gone(void *arg)
 	return kill(*(pid_t *)arg, 0) < 0 && errno == ESRCH;
 }
 
+/* A HELLO in the middle of a task is a new host that the agent did not
+ * see come (a port's host can go and come back between two reads): the
+ * old task is killed and the new host is answered. */
+static void test_hello_again(void)
+{
+	struct vnb_proto_reader *rd = vnb_proto_reader_create(0);
+	char *argv[] = {vm.helper, "sleep", NULL};
+	char *envp[] = {NULL};
+	struct vnb_exec e = {getuid(), getgid(), "/", argv, 2, envp, 0};
+	struct vnb_hello hi;
+	struct vnb_msg_hdr h;
+	const uint8_t *p;
+	char path[600], *r;
+	pid_t task = 0;
+	int fd, n, got;
+
+	snprintf(path, sizeof(path), "%s/task.1.sock", vm.run);
+	fd = h_client_connect(path);
+	n = vnb_proto_encode_exec(buf, sizeof(buf), 3, &e);
+	ok(h_client_hello(fd, rd, &hi) && h_client_send(fd, buf, n) &&
+	       (got = h_client_recv(fd, rd, &h, &p, 30)) == 1 &&
+	       h.type == VNB_MSG_STDOUT && h.len < 64,
+	   "a task runs for a bare client");
+	if (h.type == VNB_MSG_STDOUT && h.len < 64) {
+		char line[64];
+
+		memcpy(line, p, h.len);
+		line[h.len] = '\0';
+		r = strstr(line, "ready ");
+		if (r)
+			task = (pid_t)atoi(r + 6);
+	}
+	ok(task > 0 && h_client_hello(fd, rd, &hi),
+	   "a second HELLO on the channel is answered");
+	ok(task > 0 && h_until(gone, &task, 30),
+	   "... and the task of the host before is killed");
+	close(fd);
+	vnb_proto_reader_destroy(rd);
+}
+
 static void test_disconnect(void)
 {
 	struct h_proc p;
@@ -480,6 +526,7 @@ int main(int argc, char **argv)
 	test_ids();
 	test_protocol_error();
 	test_disconnect();
+	test_hello_again();
 	test_concurrent();
 	test_no_vm();
 	rc = done_testing();

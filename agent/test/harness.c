@@ -214,7 +214,10 @@ void h_exec_start(struct h_proc *p, const struct h_vm *vm, int stdin_fd,
 		char lid[16];
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(in, 0);
+		if (stdin_fd == -2)
+			close(0);
+		else
+			dup2(in, 0);
 		dup2(po[1], 1);
 		dup2(pe[1], 2);
 		if (localid >= 0) {

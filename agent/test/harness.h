@@ -55,7 +55,8 @@ struct h_proc {
 
 /*
  * Run vnb-exec --run-dir vm->run [opts...] -- argv... with stdin from
- * stdin_fd (-1: /dev/null) and SLURM_LOCALID=localid (-1: unset).
+ * stdin_fd (-1: /dev/null, -2: closed) and SLURM_LOCALID=localid (-1:
+ * unset).
  * opts and argv are NULL-terminated (opts may be NULL).
  */
 void h_exec_start(struct h_proc *p, const struct h_vm *vm, int stdin_fd,
