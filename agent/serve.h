@@ -3,6 +3,11 @@
  * or a task channel (HELLO, then EXEC and the task's stdio, signals and
  * exit status), served by one thread for the agent's whole life.
  *
+ * A task ends when its process exited and its stdout and stderr reached
+ * EOF (or 2 s after the exit: then its process group is killed and the
+ * streams end with what the pipes hold); then EXIT says how it ended, and
+ * what is left of its process group is killed.
+ *
  * A host that goes away (EOF, POLLHUP, a write error) ends its session:
  * its task's process group is killed with SIGKILL and the channel waits
  * for the next host.  A protocol error is answered with ERROR, ends the

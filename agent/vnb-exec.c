@@ -269,7 +269,11 @@ static int hello(struct xc *x)
 		    strerror(errno));
 		return -1;
 	}
-	rc = next_msg(x, (int)x->timeout * 1000, &h, &p);
+	/* what a host before us left on its way (a port's host can go and
+	 * come back before the agent sees it) is skipped */
+	do
+		rc = next_msg(x, (int)x->timeout * 1000, &h, &p);
+	while (rc > 0 && h.type != VNB_MSG_HELLO && h.type != VNB_MSG_ERROR);
 	if (rc < 0 && errno == ETIMEDOUT) {
 		say("no answer from the VM's agent on %s after %u s; is "
 		    "vnb-agent running in the VM?",
