@@ -36,8 +36,8 @@ struct session {
 	uint32_t tchan;
 	struct vnb_buf in; /* stdin for it */
 	bool in_eof;
-	bool reaped;
-	int status;
+	bool exited; /* its status is in x; the zombie holds its pgid */
+	struct vnb_exit x;
 	struct timespec deadline;
 };
 
@@ -120,21 +120,18 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* The task is over for us: its processes are killed (kill_all), it is
- * reaped, and its pipes are closed. */
-static void task_end(struct session *s, bool kill_all)
+/* The task is over for us: what is left of its process group is killed,
+ * it is reaped (only now: until then its pid cannot name another process
+ * group), and its pipes are closed. */
+static void task_end(struct session *s)
 {
+	int st;
+
 	if (!s->running)
 		return;
-	if (kill_all)
-		kill(-s->t.pid, SIGKILL);
-	if (!s->reaped) {
-		if (!kill_all)
-			kill(-s->t.pid, SIGKILL);
-		while (waitpid(s->t.pid, &s->status, 0) < 0 && errno == EINTR)
-			;
-		s->reaped = true;
-	}
+	kill(-s->t.pid, SIGKILL);
+	while (waitpid(s->t.pid, &st, 0) < 0 && errno == EINTR)
+		;
 	s->c->pgid = 0;
 	close_fd(&s->t.pidfd);
 	close_fd(&s->t.in);
@@ -160,7 +157,7 @@ static int on_hello(struct session *s, const struct vnb_msg_hdr *h,
 		return BROKEN;
 	}
 	/* a HELLO in a session is a new host that we did not see come */
-	task_end(s, true);
+	task_end(s);
 	s->hello = true;
 	snprintf(mine.name, sizeof(mine.name), "%s", s->c->opts->name);
 	o = small(s);
@@ -198,7 +195,7 @@ static int on_exec(struct session *s, const struct vnb_msg_hdr *h,
 	}
 	vnb_proto_exec_free(&e);
 	s->running = true;
-	s->reaped = false;
+	s->exited = false;
 	s->in_eof = false;
 	s->tchan = h->chan;
 	s->c->pgid = s->t.pid;
@@ -324,18 +321,11 @@ static int drain_output(struct session *s, unsigned type, int *fd)
 
 static int send_exit(struct session *s)
 {
-	struct vnb_exit x = {false, 0};
 	uint8_t *o;
 
-	task_end(s, true);
-	if (WIFSIGNALED(s->status)) {
-		x.signaled = true;
-		x.code = WTERMSIG(s->status);
-	} else {
-		x.code = WEXITSTATUS(s->status);
-	}
+	task_end(s);
 	o = small(s);
-	return o ? queued(s, vnb_proto_encode_exit(o, SMALL, s->tchan, &x))
+	return o ? queued(s, vnb_proto_encode_exit(o, SMALL, s->tchan, &s->x))
 		 : BROKEN;
 }
 
@@ -344,7 +334,7 @@ static int send_exit(struct session *s)
  * pipes hold: a process outside the group may keep them open). */
 static int task_progress(struct session *s)
 {
-	if (!s->running || !s->reaped)
+	if (!s->running || !s->exited)
 		return GO_ON;
 	if (s->t.out >= 0 || s->t.err >= 0) {
 		if (ms_until(&s->deadline) > 0)
@@ -368,16 +358,22 @@ static void feed_stdin(struct session *s)
 	}
 }
 
-static void reap(struct session *s)
+/* The task's process exited: its status, without reaping it. */
+static void note_exit(struct session *s)
 {
-	pid_t r;
+	siginfo_t si;
+	int r;
 
+	memset(&si, 0, sizeof(si));
 	do
-		r = waitpid(s->t.pid, &s->status, WNOHANG);
+		r = waitid(P_PID, (id_t)s->t.pid, &si,
+			   WEXITED | WNOHANG | WNOWAIT);
 	while (r < 0 && errno == EINTR);
-	if (r != s->t.pid)
+	if (r < 0 || si.si_pid != s->t.pid)
 		return;
-	s->reaped = true;
+	s->x.signaled = si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
+	s->x.code = si.si_status;
+	s->exited = true;
 	close_fd(&s->t.pidfd);
 	in_ms(&s->deadline, DRAIN_MS);
 }
@@ -421,7 +417,7 @@ static int session(struct session *s)
 			}
 			pfd[PID].fd = s->t.pidfd;
 			pfd[PID].events = POLLIN;
-			if (s->reaped)
+			if (s->exited)
 				timeout = (int)ms_until(&s->deadline);
 		}
 		if (poll(pfd, NFDS, timeout) < 0) {
@@ -457,7 +453,7 @@ static int session(struct session *s)
 		if (pfd[IN].revents)
 			feed_stdin(s);
 		if (pfd[PID].revents)
-			reap(s);
+			note_exit(s);
 	}
 }
 
@@ -514,7 +510,7 @@ void *vnb_serve(void *arg)
 			vnb_agent_log("%s: %s; killing the task", c->label,
 				      rc == LOST ? "the host went away"
 						 : "giving up on the host");
-		task_end(&s, true);
+		task_end(&s);
 		if (rc == BROKEN)
 			give_up(&s);
 		vnb_proto_reader_destroy(s.rd);
