@@ -493,6 +493,55 @@ static void test_concurrent(void)
 	   "the second task ends on SIGUSR1");
 }
 
+/* The VM is up (its channels listen) but no agent answers. */
+static void test_no_agent(void)
+{
+	struct h_proc p;
+
+	kill(vm.agent, SIGTERM);
+	waitpid(vm.agent, NULL, 0);
+	vm.agent = 0;
+	h_exec_start(&p, &vm, -1, -1,
+		     (const char *const[]){"--timeout", "1", NULL},
+		     H("exit", "0"));
+	h_finish(&p, 60);
+	if (!ok(exited_with(p.status, 1) &&
+		    strstr(p.e.head, "vnic-bypass: no answer from the VM's "
+				     "agent on ") &&
+		    strstr(p.e.head, "is vnb-agent running in the VM?"),
+		"no agent: vnb-exec gives up after --timeout, and says why"))
+		show(&p);
+	h_vm_restart_agent(&vm, agent_args);
+	h_run(&p, &vm, H("exit", "4"));
+	ok(exited_with(p.status, 4), "an agent that starts late serves");
+}
+
+/* The VM goes away under a task: the relay (qemu) dies. */
+static void test_vm_gone(void)
+{
+	struct h_proc p;
+	pid_t task = 0;
+	char *r;
+
+	h_exec_start(&p, &vm, -1, -1, NULL, H("sleep"));
+	ok(h_wait_output(&p, "ready", 30), "a task runs");
+	r = strstr(p.o.head, "ready ");
+	if (r)
+		task = (pid_t)atoi(r + 6);
+	kill(vm.qemu, SIGKILL);
+	waitpid(vm.qemu, NULL, 0);
+	vm.qemu = 0;
+	h_finish(&p, 60);
+	if (!ok(exited_with(p.status, 255) &&
+		    strstr(p.e.head, "vnic-bypass: lost the VM's task channel "
+				     "") &&
+		    strstr(p.e.head, "the VM stopped?"),
+		"the VM gone mid-task: vnb-exec exits 255 and says so"))
+		show(&p);
+	ok(task > 0 && h_until(gone, &task, 30),
+	   "... and the agent, which lost its host, kills the task");
+}
+
 static void test_no_vm(void)
 {
 	struct h_vm none = vm;
@@ -528,6 +577,8 @@ int main(int argc, char **argv)
 	test_disconnect();
 	test_hello_again();
 	test_concurrent();
+	test_no_agent();
+	test_vm_gone(); /* the last one with a VM */
 	test_no_vm();
 	rc = done_testing();
 	if (rc)
