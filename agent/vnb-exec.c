@@ -141,13 +141,14 @@ static unsigned count_channels(const char *dir)
 	}
 }
 
+static int connect_channel(struct xc *x);
+
 /* Lock a free channel and connect to it; the channel's index, or -1. */
 static int take_channel(struct xc *x)
 {
 	unsigned n = count_channels(x->dir), first = 0, k, i;
 	const char *lid = getenv("SLURM_LOCALID");
 	double deadline = now_s() + x->timeout;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char lock[PATH_MAX];
 	uint64_t v;
 
@@ -191,6 +192,14 @@ static int take_channel(struct xc *x)
 	}
 got:
 	snprintf(x->sock, sizeof(x->sock), "%s/task.%u.sock", x->dir, i);
+	return connect_channel(x) < 0 ? -1 : (int)i;
+}
+
+/* Connect to x->sock; 0, or -1 (said). */
+static int connect_channel(struct xc *x)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
 	if (strlen(x->sock) >= sizeof(sa.sun_path)) {
 		say("the socket path %s is too long (at most %zu bytes)",
 		    x->sock, sizeof(sa.sun_path) - 1);
@@ -205,14 +214,14 @@ got:
 		    x->sock, strerror(errno));
 		return -1;
 	}
-	return (int)i;
+	return 0;
 }
 
-/* Read into the reader; 1 with a message, 0 at EOF, -1 on error (said). */
+/* Read into the reader; 1 with a message, 0 at EOF, -1 with ETIMEDOUT at
+ * the deadline or an error, -2 on garbage (err says what). */
 static int next_msg(struct xc *x, int timeout_ms, struct vnb_msg_hdr *h,
-		    const uint8_t **p)
+		    const uint8_t **p, vnb_error_t *err)
 {
-	vnb_error_t err = {{0}};
 	double end = now_s() + timeout_ms / 1000.0;
 	int got;
 
@@ -223,12 +232,9 @@ static int next_msg(struct xc *x, int timeout_ms, struct vnb_msg_hdr *h,
 		ssize_t n;
 		int left;
 
-		got = vnb_proto_reader_next(x->rd, h, p, &err);
-		if (got < 0) {
-			say("the VM's agent on %s speaks garbage: %s", x->sock,
-			    err.text);
-			return -1;
-		}
+		got = vnb_proto_reader_next(x->rd, h, p, err);
+		if (got < 0)
+			return -2;
 		if (got > 0)
 			return 1;
 		left = (int)((end - now_s()) * 1000);
@@ -251,6 +257,8 @@ static int next_msg(struct xc *x, int timeout_ms, struct vnb_msg_hdr *h,
 	}
 }
 
+/* HELLO both ways.  A stream that starts with garbage (what a host before
+ * us left, cut in two) is connected to again, once. */
 static int hello(struct xc *x)
 {
 	struct vnb_hello mine = {VNB_PROTO_VERSION, VNB_PROTO_VERSION, 0,
@@ -261,8 +269,9 @@ static int hello(struct xc *x)
 	struct vnb_proto_error pe;
 	struct vnb_msg_hdr h;
 	const uint8_t *p;
-	int n, rc;
+	int n, rc, tries = 0;
 
+again:
 	n = vnb_proto_encode_hello(buf, sizeof(buf), &mine);
 	if (n < 0 || vnb_write_all(x->fd, buf, (size_t)n) < 0) {
 		say("cannot talk to the VM's task channel %s: %s", x->sock,
@@ -272,8 +281,27 @@ static int hello(struct xc *x)
 	/* what a host before us left on its way (a port's host can go and
 	 * come back before the agent sees it) is skipped */
 	do
-		rc = next_msg(x, (int)x->timeout * 1000, &h, &p);
+		rc = next_msg(x, (int)x->timeout * 1000, &h, &p, &err);
 	while (rc > 0 && h.type != VNB_MSG_HELLO && h.type != VNB_MSG_ERROR);
+	if (rc == -2 && tries++ == 0) {
+		close(x->fd);
+		x->fd = -1;
+		vnb_proto_reader_destroy(x->rd);
+		x->rd = vnb_proto_reader_create(0);
+		nap(); /* for the agent to see us go */
+		if (!x->rd) {
+			say("out of memory");
+			return -1;
+		}
+		if (connect_channel(x) < 0)
+			return -1;
+		goto again;
+	}
+	if (rc == -2) {
+		say("the VM's agent on %s speaks garbage: %s", x->sock,
+		    err.text);
+		return -1;
+	}
 	if (rc < 0 && errno == ETIMEDOUT) {
 		say("no answer from the VM's agent on %s after %u s; is "
 		    "vnb-agent running in the VM?",

@@ -516,6 +516,48 @@ static void test_no_agent(void)
 	ok(exited_with(p.status, 4), "an agent that starts late serves");
 }
 
+/* The test plays the agent: garbage first (what a host before left, cut
+ * in two), then a proper answer.  vnb-exec connects again, once. */
+static void test_garbage_first(void)
+{
+	struct vnb_proto_reader *rd = vnb_proto_reader_create(0);
+	struct vnb_hello hi = {1, 1, VNB_CAP_EXEC | VNB_CAP_SIGNAL, "fake"};
+	struct vnb_exit x = {false, 6};
+	struct vnb_msg_hdr h;
+	const uint8_t *p;
+	char guest[600];
+	struct h_proc q;
+	int g, n;
+
+	kill(vm.agent, SIGTERM);
+	waitpid(vm.agent, NULL, 0);
+	vm.agent = 0;
+	snprintf(guest, sizeof(guest), "%s/org.vnic-bypass.task.0", vm.ports);
+	g = h_client_connect(guest);
+	h_exec_start(&q, &vm, -1, 0, NULL, H("exit", "0"));
+	ok(h_client_recv(g, rd, &h, &p, 30) == 1 && h.type == VNB_MSG_HELLO &&
+	       h_client_send(g, (const uint8_t *)"0123456789abcdefghij", 20) &&
+	       h_client_recv(g, rd, &h, &p, 30) == 0,
+	   "garbage for an answer: vnb-exec hangs up");
+	close(g);
+	vnb_proto_reader_destroy(rd);
+	rd = vnb_proto_reader_create(0);
+	g = h_client_connect(guest);
+	n = vnb_proto_encode_hello(buf, sizeof(buf), &hi);
+	ok(h_client_recv(g, rd, &h, &p, 30) == 1 && h.type == VNB_MSG_HELLO &&
+	       h_client_send(g, buf, n) &&
+	       h_client_recv(g, rd, &h, &p, 30) == 1 && h.type == VNB_MSG_EXEC,
+	   "... comes back, says HELLO again, and sends EXEC");
+	n = vnb_proto_encode_exit(buf, sizeof(buf), h.chan, &x);
+	h_client_send(g, buf, n);
+	h_finish(&q, 60);
+	if (!ok(exited_with(q.status, 6), "... and takes the EXIT"))
+		show(&q);
+	close(g);
+	vnb_proto_reader_destroy(rd);
+	h_vm_restart_agent(&vm, agent_args);
+}
+
 /* The VM goes away under a task: the relay (qemu) dies. */
 static void test_vm_gone(void)
 {
@@ -578,6 +620,7 @@ int main(int argc, char **argv)
 	test_hello_again();
 	test_concurrent();
 	test_no_agent();
+	test_garbage_first();
 	test_vm_gone(); /* the last one with a VM */
 	test_no_vm();
 	rc = done_testing();
