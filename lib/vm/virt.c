@@ -240,14 +240,14 @@ static int virt_start(void *ctx, const char *name, const char *xml,
 	}
 	dom = virt_lookup(c, name, &missing);
 	if (dom) {
+		bool active = virDomainIsActive(dom) == 1;
+
 		errno = EEXIST;
 		vnb_errprintf(err,
 			      "cannot start domain %s on %s: it exists "
 			      "already (%s); stop it first",
 			      name, c->uri,
-			      virDomainIsActive(dom) == 1
-				  ? "running"
-				  : "defined, shut off");
+			      active ? "running" : "defined, shut off");
 		goto cleanup;
 	}
 	if (!missing) {
