@@ -75,6 +75,7 @@
 #include "common/error.h"
 #include "vnb/l2_if.h"
 #include "vnb/prov.h"
+#include "vnb/xdp_mode.h"
 
 #ifndef SOL_XDP
 #define SOL_XDP 283
@@ -365,29 +366,29 @@ static int attach_mode(struct xdp_state *s, enum xdp_attach_mode m)
 	return 0;
 }
 
-/* Attach the program (or find it attached): native then skb unless
- * attr.flags forces one. */
+/* Attach the program (or find it attached), in the modes the rule of
+ * xdp_mode.h gives, first to last. */
 static int attach(struct vnb_ep *ep, struct xdp_state *s, vnb_error_t *err)
 {
-	enum xdp_attach_mode modes[2];
-	int n = 0, i, rc = 0;
+	static const enum xdp_attach_mode xmode[] = {
+	    [VNB_XDP_NATIVE] = XDP_MODE_NATIVE,
+	    [VNB_XDP_SKB] = XDP_MODE_SKB,
+	};
+	struct vnb_xdp_facts facts;
+	enum vnb_xdp_mode plan[2];
+	const char *why = "";
+	char what[160];
+	int n, i, rc = 0;
 
 	rc = find_attached(ep, s, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	if (!(ep->attr.flags & VNB_EP_XDP_SKB))
-		modes[n++] = XDP_MODE_NATIVE;
-	if (!(ep->attr.flags & VNB_EP_XDP_NATIVE))
-		modes[n++] = XDP_MODE_SKB;
-	if (n == 0) {
-		errno = EINVAL;
-		return vnb_errprintf(err,
-				     "flags VNB_EP_XDP_NATIVE and "
-				     "VNB_EP_XDP_SKB exclude each other; give "
-				     "one or neither");
-	}
+	memset(&facts, 0, sizeof(facts));
+	if (!(ep->attr.flags & (VNB_EP_XDP_SKB | VNB_EP_XDP_NATIVE)))
+		vnb_xdp_facts_query(s->ifindex, ep->ifname, &facts);
+	n = vnb_xdp_mode_plan(&facts, ep->attr.flags, plan, &why);
 	for (i = 0; i < n; i++) {
-		rc = attach_mode(s, modes[i]);
+		rc = attach_mode(s, xmode[plan[i]]);
 		if (rc == 0)
 			return 0;
 		if (rc == -EEXIST || rc == -EBUSY) {
@@ -400,9 +401,16 @@ static int attach(struct vnb_ep *ep, struct xdp_state *s, vnb_error_t *err)
 		if (rc == -EPERM || rc == -EACCES)
 			break;
 	}
-	return fail(ep, err, -rc,
-		    n == 1 ? "attaching the XDP program in the forced mode"
-			   : "attaching the XDP program (native, then skb)");
+	if (n == 1)
+		snprintf(what, sizeof(what),
+			 "attaching the XDP program in %s mode (%s)",
+			 mode_name(xmode[plan[0]]), why);
+	else
+		snprintf(what, sizeof(what),
+			 "attaching the XDP program in %s, then %s mode (%s)",
+			 mode_name(xmode[plan[0]]), mode_name(xmode[plan[1]]),
+			 why);
+	return fail(ep, err, -rc, what);
 }
 
 /* Whether process pid lives (pids of this pid namespace). */

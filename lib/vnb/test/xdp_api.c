@@ -1,7 +1,7 @@
 /*
  * xdp_api.c - the xdp provider through the public API, as root, across a
  * veth pair between two network namespaces: in skb, native and automatic
- * mode, two endpoints exchange thousands of checksummed frames; forged
+ * mode (which picks skb on veth: no zero copy), two endpoints exchange thousands of checksummed frames; forged
  * frames of another job or queue are dropped and counted; IP (ping) keeps
  * working while the program is attached; a taken queue is EBUSY; nothing
  * stays attached after close.
@@ -29,6 +29,7 @@
 #include "vnb/frame.h"
 #include "vnb/test/xdp_netns.h"
 #include "vnb/vnb.h"
+#include "vnb/xdp_mode.h"
 
 #define JOB 0x5eed
 #define NFRAMES 3000 /* per direction */
@@ -383,6 +384,33 @@ static void shared(void)
 	l2_netns_sh(&ns, 1, "ip link del vnbm0");
 }
 
+/* What the mode rule learns about a veth: the driver's name, and, where
+ * the kernel reports XDP features, native XDP without zero copy. */
+static void facts(void)
+{
+	struct vnb_xdp_facts f;
+	enum vnb_xdp_mode o[2];
+	const char *why = "";
+	int ifindex, n;
+
+	l2_netns_enter(&ns, 1);
+	ifindex = (int)if_nametoindex(L2_IF1);
+	vnb_xdp_facts_query(ifindex, L2_IF1, &f);
+	is_str(f.driver, "veth", "ethtool names the driver");
+	if (f.have_features)
+		ok((f.features & VNB_XDP_ACT_BASIC) &&
+		       !(f.features & VNB_XDP_ACT_XSK_ZEROCOPY),
+		   "netdev netlink: native XDP, no zero copy (%#llx)",
+		   (unsigned long long)f.features);
+	else
+		diag("this kernel reports no XDP features (before 6.3)");
+	n = vnb_xdp_mode_plan(&f, 0, o, &why);
+	ok(n == 2 && o[0] == VNB_XDP_SKB, "so skb mode comes first (%s)", why);
+	vnb_xdp_facts_query(ifindex + 1000, "vnbx-none", &f);
+	ok(!f.have_features && f.driver[0] == '\0',
+	   "an interface that is not there: nothing known");
+}
+
 /* Without privilege: EPERM naming the capabilities and another provider. */
 static void unprivileged(void)
 {
@@ -436,11 +464,12 @@ int main(void)
 	l2_netns_up(&ns);
 	run(VNB_EP_XDP_SKB, "xdp skb");
 	run(VNB_EP_XDP_NATIVE, "xdp native");
-	run(0, "xdp native");
+	facts();
+	run(0, "xdp skb");
 	/* With a bpffs libxdp tries its dispatcher first, and falls back to
 	 * one legacy program where the kernel refuses freplace. */
 	if (xn_bpffs())
-		run(0, "xdp native");
+		run(0, "xdp skb");
 	else
 		diag("no private bpffs: the dispatcher path is not tried");
 
