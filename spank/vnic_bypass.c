@@ -20,7 +20,11 @@ static int option_cb(int val, const char *optarg, int remote)
 
 	(void)val;
 	/* A bare --vnic-bypass arrives as NULL, and on the remote side first
-	 * as NULL and then as "". */
+	 * as NULL and then as "".  An srun inside an sbatch or salloc that
+	 * had a bare option inherits it through the environment as the
+	 * text "(null)", which is never a valid spec. */
+	if (optarg && strcmp(optarg, "(null)") == 0)
+		optarg = NULL;
 	vnb_plugin.given = true;
 	snprintf(vnb_plugin.value, sizeof(vnb_plugin.value), "%s",
 		 optarg ? optarg : "");
