@@ -144,7 +144,7 @@ static void task_end(struct session *s)
 static int on_hello(struct session *s, const struct vnb_msg_hdr *h,
 		    const uint8_t *p)
 {
-	struct vnb_hello mine = {VNB_PROTO_VERSION, VNB_PROTO_VERSION,
+	struct vnb_hello mine = {VNB_PROTO_VERSION_MIN, VNB_PROTO_VERSION,
 				 VNB_CAP_EXEC | VNB_CAP_SIGNAL, ""},
 			 theirs;
 	vnb_error_t err = {{0}};
@@ -277,8 +277,7 @@ static int process(struct session *s)
  * 1 when data came, 0 when none (EOF included), -1 when out of memory. */
 static int relay_output(struct session *s, unsigned type, int *fd)
 {
-	struct vnb_msg_hdr h = {VNB_PROTO_VERSION, (uint8_t)type, 0, s->tchan,
-				0};
+	struct vnb_msg_hdr h = {1, (uint8_t)type, 0, s->tchan, 0};
 	uint8_t *o = vnb_buf_reserve(&s->out, VNB_PROTO_HDR_LEN + CHUNK);
 	ssize_t n;
 
@@ -306,8 +305,7 @@ static int drain_output(struct session *s, unsigned type, int *fd)
 		if (rc < 0)
 			return BROKEN;
 	if (*fd >= 0) {
-		struct vnb_msg_hdr h = {VNB_PROTO_VERSION, (uint8_t)type, 0,
-					s->tchan, 0};
+		struct vnb_msg_hdr h = {1, (uint8_t)type, 0, s->tchan, 0};
 		uint8_t *o = small(s);
 
 		if (!o)

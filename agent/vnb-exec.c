@@ -261,7 +261,7 @@ static int next_msg(struct xc *x, int timeout_ms, struct vnb_msg_hdr *h,
  * us left, cut in two) is connected to again, once. */
 static int hello(struct xc *x)
 {
-	struct vnb_hello mine = {VNB_PROTO_VERSION, VNB_PROTO_VERSION, 0,
+	struct vnb_hello mine = {VNB_PROTO_VERSION_MIN, VNB_PROTO_VERSION, 0,
 				 "vnb-exec " PACKAGE_VERSION},
 			 theirs;
 	uint8_t buf[256];
@@ -534,8 +534,7 @@ static int relay(struct xc *x)
 				continue;
 			if (n <= 0)
 				in_open = false; /* EOF, or an error: the end */
-			struct vnb_msg_hdr dh = {VNB_PROTO_VERSION,
-						 VNB_MSG_STDIN, 0, TASK_CHAN,
+			struct vnb_msg_hdr dh = {1, VNB_MSG_STDIN, 0, TASK_CHAN,
 						 n > 0 ? (uint32_t)n : 0};
 			vnb_proto_hdr_encode(o, &dh);
 			vnb_buf_commit(&x->out, VNB_PROTO_HDR_LEN + dh.len);

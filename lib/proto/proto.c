@@ -22,17 +22,39 @@ enum {
 	F_EXIT_CODE = 2,
 	F_ERROR_ERRNUM = 1,
 	F_ERROR_TEXT = 2,
+	/* version 2 */
+	F_PJ_NSPACE = 1,
+	F_PJ_RANK = 2,
+	F_PJ_SIZE = 3,
+	F_PJ_NODEID = 4,
+	F_PJ_NODES = 5,
+	F_PJ_PPN = 6,
+	F_PJ_CRED = 7,
+	F_FENCE_SEQ = 1,
+	F_FENCE_FLAGS = 2,
+	F_FENCE_STATUS = 3,
+	F_FENCE_DATA = 4,
+	F_ABORT_STATUS = 1,
+	F_ABORT_TEXT = 2,
 };
 #define FIELD_HDR 6
 
 static const char *const type_names[] = {
-    NULL,     "hello", "exec",	"stdin", "stdout", "stderr",
-    "signal", "exit",  "error", "ping",	 "pong",
+    NULL,     "hello",	  "exec",  "stdin",	 "stdout",
+    "stderr", "signal",	  "exit",  "error",	 "ping",
+    "pong",   "pmix-job", "fence", "fence-done", "abort",
 };
 
 const char *vnb_msg_type_name(unsigned type)
 {
 	return type >= 1 && type <= VNB_MSG_TYPE_MAX ? type_names[type] : NULL;
+}
+
+unsigned vnb_msg_type_version(unsigned type)
+{
+	if (type >= 1 && type <= VNB_MSG_PONG)
+		return 1;
+	return type <= VNB_MSG_TYPE_MAX ? 2 : 0;
 }
 
 static void put16(uint8_t *p, uint16_t v)
@@ -101,11 +123,20 @@ int vnb_proto_hdr_decode(const uint8_t in[VNB_PROTO_HDR_LEN],
 	d.flags = get16(in + 6);
 	d.chan = get32(in + 8);
 	d.len = get32(in + 12);
-	if (d.version != VNB_PROTO_VERSION)
-		return proto_err(err, "version %u is not spoken here (only %u)",
-				 d.version, VNB_PROTO_VERSION);
+	if (d.version < VNB_PROTO_VERSION_MIN || d.version > VNB_PROTO_VERSION)
+		return proto_err(err,
+				 "version %u is not spoken here (only "
+				 "%u..%u)",
+				 d.version, VNB_PROTO_VERSION_MIN,
+				 VNB_PROTO_VERSION);
 	if (!vnb_msg_type_name(d.type))
 		return proto_err(err, "unknown message type %u", d.type);
+	if (vnb_msg_type_version(d.type) > d.version)
+		return proto_err(err,
+				 "%s is a version %u message, in a version "
+				 "%u header",
+				 vnb_msg_type_name(d.type),
+				 vnb_msg_type_version(d.type), d.version);
 	if (d.len > VNB_PROTO_MAX_PAYLOAD)
 		return proto_err(err,
 				 "%s message of %u bytes is over the %u "
@@ -169,7 +200,8 @@ static bool w_begin(struct writer *w, uint8_t *buf, size_t cap)
 
 static int w_end(struct writer *w, unsigned type, uint32_t chan)
 {
-	struct vnb_msg_hdr h = {VNB_PROTO_VERSION, (uint8_t)type, 0, chan, 0};
+	struct vnb_msg_hdr h = {(uint8_t)vnb_msg_type_version(type),
+				(uint8_t)type, 0, chan, 0};
 
 	if (w->full) {
 		errno = ENOSPC;
@@ -226,8 +258,7 @@ int vnb_proto_encode_exec(uint8_t *buf, size_t cap, uint32_t chan,
 int vnb_proto_encode_data(uint8_t *buf, size_t cap, unsigned type,
 			  uint32_t chan, const void *data, size_t len)
 {
-	struct vnb_msg_hdr h = {VNB_PROTO_VERSION, (uint8_t)type, 0, chan,
-				(uint32_t)len};
+	struct vnb_msg_hdr h = {1, (uint8_t)type, 0, chan, (uint32_t)len};
 
 	if ((type != VNB_MSG_STDIN && type != VNB_MSG_STDOUT &&
 	     type != VNB_MSG_STDERR) ||
@@ -296,6 +327,61 @@ int vnb_proto_encode_empty(uint8_t *buf, size_t cap, unsigned type,
 	}
 	w_begin(&w, buf, cap);
 	return w_end(&w, type, chan);
+}
+
+int vnb_proto_encode_pmix_job(uint8_t *buf, size_t cap, uint32_t chan,
+			      const struct vnb_pmix_job *j)
+{
+	struct writer w;
+
+	if (!j->nodes || !j->ppn || !j->nspace[0] || j->rank >= j->size ||
+	    !memchr(j->nspace, '\0', sizeof(j->nspace)) ||
+	    !memchr(j->cred, '\0', sizeof(j->cred))) {
+		errno = EINVAL;
+		return -1;
+	}
+	w_begin(&w, buf, cap);
+	w_str(&w, F_PJ_NSPACE, j->nspace);
+	w_u32(&w, F_PJ_RANK, j->rank);
+	w_u32(&w, F_PJ_SIZE, j->size);
+	w_u32(&w, F_PJ_NODEID, j->nodeid);
+	w_str(&w, F_PJ_NODES, j->nodes);
+	w_str(&w, F_PJ_PPN, j->ppn);
+	w_str(&w, F_PJ_CRED, j->cred);
+	return w_end(&w, VNB_MSG_PMIX_JOB, chan);
+}
+
+int vnb_proto_encode_fence(uint8_t *buf, size_t cap, unsigned type,
+			   uint32_t chan, const struct vnb_fence *f)
+{
+	struct writer w;
+
+	if ((type != VNB_MSG_FENCE && type != VNB_MSG_FENCE_DONE) ||
+	    f->seq == 0 || (f->len && !f->data)) {
+		errno = EINVAL;
+		return -1;
+	}
+	w_begin(&w, buf, cap);
+	w_u32(&w, F_FENCE_SEQ, f->seq);
+	w_u32(&w, F_FENCE_FLAGS, f->flags);
+	w_u32(&w, F_FENCE_STATUS, (uint32_t)f->status);
+	w_field(&w, F_FENCE_DATA, f->data, f->len);
+	return w_end(&w, type, chan);
+}
+
+int vnb_proto_encode_abort(uint8_t *buf, size_t cap, uint32_t chan,
+			   const struct vnb_abort *a)
+{
+	struct writer w;
+
+	if (!memchr(a->text, '\0', sizeof(a->text))) {
+		errno = EINVAL;
+		return -1;
+	}
+	w_begin(&w, buf, cap);
+	w_u32(&w, F_ABORT_STATUS, (uint32_t)a->status);
+	w_str(&w, F_ABORT_TEXT, a->text);
+	return w_end(&w, VNB_MSG_ABORT, chan);
 }
 
 /*
@@ -601,6 +687,151 @@ int vnb_proto_decode_error(const uint8_t *p, size_t len,
 		return -1;
 	d.errnum = (int32_t)v;
 	*e = d;
+	return 0;
+}
+
+/* A copy of a string field, allocated. */
+static int f_dup(const struct field *f, char **dst, const char *what,
+		 const char *name, vnb_error_t *err)
+{
+	if (memchr(f->data, '\0', f->len))
+		return proto_err(err, "%s: %s contains a NUL byte", what, name);
+	*dst = malloc((size_t)f->len + 1);
+	if (!*dst) {
+		errno = ENOMEM;
+		return vnb_errprintf(err, "%s: out of memory", what);
+	}
+	memcpy(*dst, f->data, f->len);
+	(*dst)[f->len] = '\0';
+	return 0;
+}
+
+void vnb_proto_pmix_job_free(struct vnb_pmix_job *j)
+{
+	if (!j)
+		return;
+	free(j->nodes);
+	free(j->ppn);
+	j->nodes = j->ppn = NULL;
+}
+
+int vnb_proto_decode_pmix_job(const uint8_t *p, size_t len,
+			      struct vnb_pmix_job *j, vnb_error_t *err)
+{
+	static const char *const names[] = {"",	      "nspace", "rank", "size",
+					    "nodeid", "nodes",	"ppn",	"cred"};
+	static const char what[] = "pmix-job";
+	struct vnb_pmix_job d;
+	unsigned seen = 0;
+	struct field f;
+	size_t pos = 0;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	while ((rc = next_field(p, len, &pos, &f, what, err)) > 0) {
+		if (f.tag < 1 || f.tag > 7)
+			continue;
+		if (once(&seen, f.tag, what, names[f.tag], err) < 0 ||
+		    (f.tag == F_PJ_NSPACE &&
+		     f_str(&f, d.nspace, sizeof(d.nspace), what, "nspace",
+			   err) < 0) ||
+		    (f.tag == F_PJ_RANK &&
+		     f_u32(&f, &d.rank, what, "rank", err) < 0) ||
+		    (f.tag == F_PJ_SIZE &&
+		     f_u32(&f, &d.size, what, "size", err) < 0) ||
+		    (f.tag == F_PJ_NODEID &&
+		     f_u32(&f, &d.nodeid, what, "nodeid", err) < 0) ||
+		    (f.tag == F_PJ_NODES &&
+		     f_dup(&f, &d.nodes, what, "nodes", err) < 0) ||
+		    (f.tag == F_PJ_PPN &&
+		     f_dup(&f, &d.ppn, what, "ppn", err) < 0) ||
+		    (f.tag == F_PJ_CRED &&
+		     f_str(&f, d.cred, sizeof(d.cred), what, "cred", err) < 0))
+			goto fail;
+	}
+	if (rc < 0 || need(seen, 0x7e, what, names, err) < 0)
+		goto fail;
+	if (!d.nspace[0]) {
+		proto_err(err, "%s: nspace is empty", what);
+		goto fail;
+	}
+	if (d.rank >= d.size) {
+		proto_err(err, "%s: rank %u is not below size %u", what, d.rank,
+			  d.size);
+		goto fail;
+	}
+	*j = d;
+	return 0;
+fail:
+	vnb_proto_pmix_job_free(&d);
+	errno = EPROTO;
+	return -1;
+}
+
+int vnb_proto_decode_fence(const uint8_t *p, size_t len, struct vnb_fence *f,
+			   vnb_error_t *err)
+{
+	static const char *const names[] = {"", "seq", "flags", "status",
+					    "data"};
+	struct vnb_fence d;
+	unsigned seen = 0;
+	struct field fl;
+	size_t pos = 0;
+	uint32_t st = 0;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	while ((rc = next_field(p, len, &pos, &fl, "fence", err)) > 0) {
+		if (fl.tag < 1 || fl.tag > 4)
+			continue;
+		if (once(&seen, fl.tag, "fence", names[fl.tag], err) < 0 ||
+		    (fl.tag == F_FENCE_SEQ &&
+		     f_u32(&fl, &d.seq, "fence", "seq", err) < 0) ||
+		    (fl.tag == F_FENCE_FLAGS &&
+		     f_u32(&fl, &d.flags, "fence", "flags", err) < 0) ||
+		    (fl.tag == F_FENCE_STATUS &&
+		     f_u32(&fl, &st, "fence", "status", err) < 0))
+			return -1;
+		if (fl.tag == F_FENCE_DATA) {
+			d.data = fl.data;
+			d.len = fl.len;
+		}
+	}
+	if (rc < 0 || need(seen, 0x1e, "fence", names, err) < 0)
+		return -1;
+	if (d.seq == 0)
+		return proto_err(err, "fence: seq 0 is not a fence");
+	d.status = (int32_t)st;
+	*f = d;
+	return 0;
+}
+
+int vnb_proto_decode_abort(const uint8_t *p, size_t len, struct vnb_abort *a,
+			   vnb_error_t *err)
+{
+	static const char *const names[] = {"", "status", "text"};
+	struct vnb_abort d;
+	unsigned seen = 0;
+	struct field f;
+	size_t pos = 0;
+	uint32_t v = 0;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	while ((rc = next_field(p, len, &pos, &f, "abort", err)) > 0) {
+		if (f.tag < 1 || f.tag > 2)
+			continue;
+		if (once(&seen, f.tag, "abort", names[f.tag], err) < 0 ||
+		    (f.tag == F_ABORT_STATUS &&
+		     f_u32(&f, &v, "abort", "status", err) < 0) ||
+		    (f.tag == F_ABORT_TEXT && f_str(&f, d.text, sizeof(d.text),
+						    "abort", "text", err) < 0))
+			return -1;
+	}
+	if (rc < 0 || need(seen, 0x6, "abort", names, err) < 0)
+		return -1;
+	d.status = (int32_t)v;
+	*a = d;
 	return 0;
 }
 

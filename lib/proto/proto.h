@@ -29,7 +29,8 @@
 #include "common/error.h"
 
 #define VNB_PROTO_MAGIC 0x564e4250u /* "VNBP" */
-#define VNB_PROTO_VERSION 1
+#define VNB_PROTO_VERSION 2 /* the highest spoken here */
+#define VNB_PROTO_VERSION_MIN 1
 #define VNB_PROTO_HDR_LEN 16
 #define VNB_PROTO_MAX_PAYLOAD (1u << 20)
 #define VNB_PROTO_MAX_ARGS 4096 /* argv and envp entries each */
@@ -45,8 +46,17 @@ enum vnb_msg_type {
 	VNB_MSG_ERROR = 8, /* either: errno and a message */
 	VNB_MSG_PING = 9, /* either: keepalive; answered with PONG */
 	VNB_MSG_PONG = 10,
+	/* version 2: PMIx in the guest (doc/vm.md, "PMIx in the VM") */
+	VNB_MSG_PMIX_JOB = 11, /* host: the task's PMIx rank, before EXEC */
+	VNB_MSG_FENCE = 12, /* agent: fence through the host's PMIx */
+	VNB_MSG_FENCE_DONE = 13, /* host: that fence's status and data */
+	VNB_MSG_ABORT = 14, /* agent: abort the step in the host's PMIx */
 };
-#define VNB_MSG_TYPE_MAX VNB_MSG_PONG
+#define VNB_MSG_TYPE_MAX VNB_MSG_ABORT
+
+/* The protocol version that introduced a message type (its headers say
+ * that version); 0 for an unknown type. */
+unsigned vnb_msg_type_version(unsigned type);
 
 /* "hello", "exec", ...; NULL for an unknown type. */
 const char *vnb_msg_type_name(unsigned type);
@@ -61,7 +71,8 @@ struct vnb_msg_hdr {
 
 void vnb_proto_hdr_encode(uint8_t out[VNB_PROTO_HDR_LEN],
 			  const struct vnb_msg_hdr *h);
-/* -1 with EPROTO and a message for a bad magic, version, type or length. */
+/* -1 with EPROTO and a message for a bad magic, version, type or length,
+ * or a type newer than the header's version. */
 int vnb_proto_hdr_decode(const uint8_t in[VNB_PROTO_HDR_LEN],
 			 struct vnb_msg_hdr *h, vnb_error_t *err);
 
@@ -95,6 +106,37 @@ struct vnb_proto_error {
 	char text[256];
 };
 
+/* PMIX_JOB: who the task is in the step's PMIx namespace, and the step's
+ * layout, which the agent needs before its first fork. */
+#define VNB_PROTO_PMIX_NAME_MAX 256 /* nspace, cred */
+struct vnb_pmix_job {
+	char nspace[VNB_PROTO_PMIX_NAME_MAX];
+	uint32_t rank, size; /* this task's rank; ranks in the step */
+	uint32_t nodeid; /* this node's index in nodes */
+	char *nodes; /* node names in node-id order, comma-separated */
+	char *ppn; /* ranks per node, "0,1;2,3" (PMIx_generate_ppn's form) */
+	char cred[VNB_PROTO_PMIX_NAME_MAX]; /* vnb.cred, "" when none */
+};
+
+/* FENCE (agent) and FENCE_DONE (host).  FENCE's data is the guest's blob
+ * for the leader and empty for the others; FENCE_DONE's is every node's
+ * blob, in node-id order, from the leader. */
+#define VNB_FENCE_COLLECT 0x1 /* the guest asked for PMIX_COLLECT_DATA */
+#define VNB_FENCE_LEADER 0x2 /* this task carries the VM's blob */
+struct vnb_fence {
+	uint32_t seq; /* per namespace, from 1 */
+	uint32_t flags; /* VNB_FENCE_* (FENCE) */
+	int32_t status; /* a pmix_status_t (FENCE_DONE) */
+	const uint8_t *data; /* decoded: points into the payload */
+	uint32_t len;
+};
+
+/* ABORT: a status for PMIx_Abort, and why. */
+struct vnb_abort {
+	int32_t status;
+	char text[256];
+};
+
 /*
  * Encoders write one whole message (header and payload) into buf and
  * return its length, or -1 with ENOSPC (buf too small) or EINVAL (a value
@@ -112,6 +154,14 @@ int vnb_proto_encode_exit(uint8_t *buf, size_t cap, uint32_t chan,
 			  const struct vnb_exit *x);
 int vnb_proto_encode_error(uint8_t *buf, size_t cap, uint32_t chan,
 			   const struct vnb_proto_error *e);
+/* Version 2.  pmix_job: EINVAL for a missing nodes or ppn, or a rank
+ * outside size; fence: type is VNB_MSG_FENCE or VNB_MSG_FENCE_DONE. */
+int vnb_proto_encode_pmix_job(uint8_t *buf, size_t cap, uint32_t chan,
+			      const struct vnb_pmix_job *j);
+int vnb_proto_encode_fence(uint8_t *buf, size_t cap, unsigned type,
+			   uint32_t chan, const struct vnb_fence *f);
+int vnb_proto_encode_abort(uint8_t *buf, size_t cap, uint32_t chan,
+			   const struct vnb_abort *a);
 /* PING and PONG carry no payload. */
 int vnb_proto_encode_empty(uint8_t *buf, size_t cap, unsigned type,
 			   uint32_t chan);
@@ -133,6 +183,17 @@ int vnb_proto_decode_exit(const uint8_t *p, size_t len, struct vnb_exit *x,
 			  vnb_error_t *err);
 int vnb_proto_decode_error(const uint8_t *p, size_t len,
 			   struct vnb_proto_error *e, vnb_error_t *err);
+
+/* On success nodes and ppn are allocated: free them with
+ * vnb_proto_pmix_job_free() (NULL is fine). */
+int vnb_proto_decode_pmix_job(const uint8_t *p, size_t len,
+			      struct vnb_pmix_job *j, vnb_error_t *err);
+void vnb_proto_pmix_job_free(struct vnb_pmix_job *j);
+/* f->data points into p. */
+int vnb_proto_decode_fence(const uint8_t *p, size_t len, struct vnb_fence *f,
+			   vnb_error_t *err);
+int vnb_proto_decode_abort(const uint8_t *p, size_t len, struct vnb_abort *a,
+			   vnb_error_t *err);
 
 /* The version both sides speak: the highest in both ranges; -1 with
  * EPROTONOSUPPORT and a message when the ranges do not meet. */

@@ -21,6 +21,96 @@ static const uint8_t *split(const uint8_t *msg, int len, struct vnb_msg_hdr *h)
 	return msg + VNB_PROTO_HDR_LEN;
 }
 
+static void test_v2_roundtrips(void)
+{
+	struct vnb_pmix_job j = {"slurm.pmix.12.0",
+				 2,
+				 4,
+				 1,
+				 "n1,n2",
+				 "0,1;2,3",
+				 "vnb1:mac=02:00:00:00:00:01"},
+			    j2;
+	static const uint8_t blob[] = {0, 1, 2, 0xff, 0};
+	struct vnb_fence f = {7, VNB_FENCE_COLLECT | VNB_FENCE_LEADER, 0, blob,
+			      sizeof(blob)},
+			 f2;
+	struct vnb_abort a = {-25, "rank 3 died without PMIx_Finalize"}, a2;
+	struct vnb_msg_hdr h;
+	vnb_error_t err = {{0}};
+	const uint8_t *p;
+	int n;
+
+	n = vnb_proto_encode_pmix_job(buf, sizeof(buf), 5, &j);
+	p = split(buf, n, &h);
+	ok(h.type == VNB_MSG_PMIX_JOB && h.version == 2 && h.chan == 5 &&
+	       vnb_proto_decode_pmix_job(p, h.len, &j2, &err) == 0,
+	   "pmix-job decodes, in a version 2 header: %s", err.text);
+	ok(strcmp(j2.nspace, j.nspace) == 0 && j2.rank == 2 && j2.size == 4 &&
+	       j2.nodeid == 1 && strcmp(j2.nodes, "n1,n2") == 0 &&
+	       strcmp(j2.ppn, "0,1;2,3") == 0 && strcmp(j2.cred, j.cred) == 0,
+	   "pmix-job: every field");
+	vnb_proto_pmix_job_free(&j2);
+	vnb_proto_pmix_job_free(NULL);
+	j.cred[0] = '\0';
+	n = vnb_proto_encode_pmix_job(buf, sizeof(buf), 5, &j);
+	p = split(buf, n, &h);
+	ok(vnb_proto_decode_pmix_job(p, h.len, &j2, &err) == 0 &&
+	       j2.cred[0] == '\0',
+	   "pmix-job without a credential");
+	vnb_proto_pmix_job_free(&j2);
+	j.rank = 4;
+	ok(vnb_proto_encode_pmix_job(buf, sizeof(buf), 5, &j) < 0 &&
+	       errno == EINVAL,
+	   "pmix-job: rank 4 of 4 is EINVAL");
+	j.rank = 0;
+	j.ppn = NULL;
+	ok(vnb_proto_encode_pmix_job(buf, sizeof(buf), 5, &j) < 0 &&
+	       errno == EINVAL,
+	   "pmix-job without ppn is EINVAL");
+
+	n = vnb_proto_encode_fence(buf, sizeof(buf), VNB_MSG_FENCE, 5, &f);
+	p = split(buf, n, &h);
+	ok(h.type == VNB_MSG_FENCE &&
+	       vnb_proto_decode_fence(p, h.len, &f2, &err) == 0 &&
+	       f2.seq == 7 && f2.flags == f.flags && f2.len == sizeof(blob) &&
+	       memcmp(f2.data, blob, sizeof(blob)) == 0,
+	   "fence round-trips with its blob");
+	f.status = -24;
+	f.len = 0;
+	f.data = NULL;
+	n = vnb_proto_encode_fence(buf, sizeof(buf), VNB_MSG_FENCE_DONE, 5, &f);
+	p = split(buf, n, &h);
+	ok(h.type == VNB_MSG_FENCE_DONE &&
+	       vnb_proto_decode_fence(p, h.len, &f2, &err) == 0 &&
+	       f2.status == -24 && f2.len == 0,
+	   "fence-done: a negative status, no data");
+	ok(vnb_proto_encode_fence(buf, sizeof(buf), VNB_MSG_ABORT, 5, &f) < 0 &&
+	       errno == EINVAL,
+	   "fence with another type: EINVAL");
+	f.seq = 0;
+	ok(vnb_proto_encode_fence(buf, sizeof(buf), VNB_MSG_FENCE, 5, &f) < 0 &&
+	       errno == EINVAL,
+	   "fence seq 0: EINVAL");
+	ok(vnb_proto_encode_fence(
+	       buf, 20, VNB_MSG_FENCE, 5,
+	       &(struct vnb_fence){1, 0, 0, blob, sizeof(blob)}) < 0 &&
+	       errno == ENOSPC,
+	   "fence into a small buffer: ENOSPC");
+
+	n = vnb_proto_encode_abort(buf, sizeof(buf), 5, &a);
+	p = split(buf, n, &h);
+	ok(h.type == VNB_MSG_ABORT &&
+	       vnb_proto_decode_abort(p, h.len, &a2, &err) == 0 &&
+	       a2.status == -25 && strcmp(a2.text, a.text) == 0,
+	   "abort round-trips");
+	is_int(vnb_msg_type_version(VNB_MSG_PONG), 1, "pong is version 1");
+	is_int(vnb_msg_type_version(VNB_MSG_ABORT), 2, "abort is version 2");
+	is_int(vnb_msg_type_version(99), 0, "type 99 has no version");
+	ok(strcmp(vnb_msg_type_name(VNB_MSG_FENCE_DONE), "fence-done") == 0,
+	   "fence-done is named");
+}
+
 static void test_roundtrips(void)
 {
 	struct vnb_hello hi = {1, 3, VNB_CAP_EXEC | VNB_CAP_SIGNAL,
@@ -96,6 +186,10 @@ static void test_roundtrips(void)
 	split(buf, n, &h);
 	ok(h.type == VNB_MSG_PING && h.len == 0, "ping has no payload");
 
+	n = vnb_proto_encode_data(buf, sizeof(buf), VNB_MSG_STDOUT, 3, "a", 1);
+	ok(n > 4 && buf[4] == 1, "version 1 messages keep a version 1 header");
+	test_v2_roundtrips();
+
 	ok(vnb_proto_encode_exec(buf, 40, 7, &ex) < 0 && errno == ENOSPC,
 	   "encode into a small buffer: ENOSPC");
 	ex.argc = 0;
@@ -134,9 +228,19 @@ static void test_bad_headers(void)
 	ok(vnb_proto_hdr_decode(m, &h, &err) < 0 && errno == EPROTO,
 	   "bad magic refused");
 	like(err.text, "bad magic 0x12345678", "named");
+	raw(m, VNB_PROTO_MAGIC, 3, VNB_MSG_PING, "", 0);
+	ok(vnb_proto_hdr_decode(m, &h, &err) < 0, "version 3 refused");
+	like(err.text, "version 3 is not spoken here (only 1..2)", "named");
+	raw(m, VNB_PROTO_MAGIC, 0, VNB_MSG_PING, "", 0);
+	ok(vnb_proto_hdr_decode(m, &h, &err) < 0, "version 0 refused");
 	raw(m, VNB_PROTO_MAGIC, 2, VNB_MSG_PING, "", 0);
-	ok(vnb_proto_hdr_decode(m, &h, &err) < 0, "version 2 refused");
-	like(err.text, "version 2 is not spoken here", "named");
+	ok(vnb_proto_hdr_decode(m, &h, &err) == 0 && h.version == 2,
+	   "a version 1 type in a version 2 header is taken");
+	raw(m, VNB_PROTO_MAGIC, 1, VNB_MSG_FENCE, "", 0);
+	ok(vnb_proto_hdr_decode(m, &h, &err) < 0 && errno == EPROTO,
+	   "a version 2 type in a version 1 header refused");
+	like(err.text, "fence is a version 2 message, in a version 1 header",
+	     "named");
 	raw(m, VNB_PROTO_MAGIC, 1, 0, "", 0);
 	ok(vnb_proto_hdr_decode(m, &h, &err) < 0, "type 0 refused");
 	raw(m, VNB_PROTO_MAGIC, 1, 99, "", 0);
@@ -188,6 +292,34 @@ static void test_bad_payloads(void)
 	     35, "argv contains a NUL"},
 	    {VNB_MSG_EXEC, F("\1", "\4") "\0\0\0\0" F("\1", "\4") "\0\0\0\0",
 	     20, "uid given twice"},
+	    /* version 2 */
+	    {VNB_MSG_PMIX_JOB,
+	     F("\1", "\1") "n" F("\2", "\4") "\0\0\0\2" F(
+		 "\3",
+		 "\4") "\0\0\0\2" F("\4",
+				    "\4") "\0\0\0\0" F("\5",
+						       "\2") "n1" F("\6",
+								    "\1") "0",
+	     52, "rank 2 is not below size 2"},
+	    {VNB_MSG_PMIX_JOB,
+	     F("\1", "\1") "n" F("\2", "\4") "\0\0\0\0" F(
+		 "\3", "\4") "\0\0\0\2" F("\4", "\4") "\0\0\0\0" F("\5",
+								   "\2") "n1",
+	     45, "ppn is missing"},
+	    {VNB_MSG_PMIX_JOB,
+	     F("\1", "\0") F("\2", "\4") "\0\0\0\0" F("\3", "\4") "\0\0\0\2" F(
+		 "\4", "\4") "\0\0\0\0" F("\5", "\2") "n1" F("\6", "\1") "0",
+	     51, "nspace is empty"},
+	    {VNB_MSG_PMIX_JOB, F("\5", "\2") "n\0", 8, "nodes contains a NUL"},
+	    {VNB_MSG_FENCE,
+	     F("\1", "\4") "\0\0\0\0" F("\2", "\4") "\0\0\0\0" F(
+		 "\3", "\4") "\0\0\0\0" F("\4", "\0"),
+	     36, "seq 0 is not a fence"},
+	    {VNB_MSG_FENCE, F("\1", "\4") "\0\0\0\1", 10, "flags is missing"},
+	    {VNB_MSG_FENCE, F("\1", "\2") "\0\1", 8, "seq has 2 bytes"},
+	    {VNB_MSG_ABORT, F("\2", "\1") "x", 7, "status is missing"},
+	    {VNB_MSG_ABORT, F("\1", "\4") "\0\0\0\1" F("\2", "\2") "a\0", 18,
+	     "text contains a NUL"},
 	};
 	size_t i;
 
@@ -198,6 +330,9 @@ static void test_bad_payloads(void)
 		struct vnb_exec ex;
 		struct vnb_exit x;
 		struct vnb_proto_error pe;
+		struct vnb_pmix_job pj;
+		struct vnb_fence fe;
+		struct vnb_abort ab;
 		int32_t signo;
 		int rc = 0;
 
@@ -214,6 +349,17 @@ static void test_bad_payloads(void)
 			break;
 		case VNB_MSG_HELLO:
 			rc = vnb_proto_decode_hello(p, t[i].len, &hi, &err);
+			break;
+		case VNB_MSG_PMIX_JOB:
+			rc = vnb_proto_decode_pmix_job(p, t[i].len, &pj, &err);
+			if (rc == 0)
+				vnb_proto_pmix_job_free(&pj);
+			break;
+		case VNB_MSG_FENCE:
+			rc = vnb_proto_decode_fence(p, t[i].len, &fe, &err);
+			break;
+		case VNB_MSG_ABORT:
+			rc = vnb_proto_decode_abort(p, t[i].len, &ab, &err);
 			break;
 		default:
 			rc = vnb_proto_decode_exec(p, t[i].len, &ex, &err);
