@@ -42,10 +42,21 @@ extern const struct vnb_prov_ops vnb_prov_fake VNB_PROV_REF;
 #define ETH_MIN_FRAME 60 /* without FCS: shorter l2 frames are padded */
 #define REAP_BATCH 64
 
+/* Ethernet, 802.1Q and vnb headers: the most a frame has in front. */
+#define HDR_MAX (14 + 4 + VNB_HDR_LEN)
+
 /* What the core keeps beside the endpoint the providers see. */
 struct ep_core {
 	struct vnb_ep ep;
 	uint32_t mtu_payload; /* from a credential's MTU; 0: none */
+	/* The headers of a frame to the last destination sent to, with len
+	 * and seq 0: a frame to the same destination copies them and sets
+	 * those two fields. */
+	uint8_t tmpl[HDR_MAX];
+	uint8_t tmpl_mac[6];
+	uint16_t tmpl_queue;
+	uint8_t tmpl_flags;
+	bool tmpl_ok;
 	char err[200]; /* the last data-path error, for vnb_ep_error */
 };
 
@@ -802,30 +813,57 @@ void vnb_ep_set_rx_loss(struct vnb_ep *ep, uint32_t ppm, uint64_t seed)
 static int post_frame(struct vnb_ep *ep, const struct vnb_addr *dst, uint8_t *f,
 		      uint32_t id, size_t flen, size_t total, uint64_t context);
 
+/* Make the header template for dst and flags (ep_core.tmpl): 0, or -1
+ * with EINVAL when the headers would not end where the payload is. */
+static int make_tmpl(struct vnb_ep *ep, const struct vnb_addr *dst,
+		     uint8_t flags)
+{
+	struct ep_core *c = core_of(ep);
+	struct vnb_hdr hdr;
+	size_t off;
+
+	hdr.version = VNB_HDR_VERSION;
+	hdr.flags = flags;
+	hdr.len = 0;
+	hdr.job = ep->attr.job_tag;
+	hdr.src_q = ep->attr.queue;
+	hdr.dst_q = dst->queue;
+	hdr.seq = 0;
+	c->tmpl_ok = false;
+	off = vnb_frame_build(c->tmpl, sizeof(c->tmpl), ep->ops->l2, dst->mac,
+			      ep->self.mac, ep->attr.vlan, &hdr);
+	if (off != ep->hdr_len) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(c->tmpl_mac, dst->mac, 6);
+	c->tmpl_queue = dst->queue;
+	c->tmpl_flags = flags;
+	c->tmpl_ok = true;
+	return 0;
+}
+
 /* Frame id (at f) holds total bytes of payload at f + hdr_len: write the
- * headers in front of it and queue it. */
+ * headers in front of it and queue it.  The headers come from the
+ * template of the destination (made again when it changes): a copy and
+ * two fields, not a field-by-field build per frame. */
 static int finish_send(struct vnb_ep *ep, const struct vnb_addr *dst,
 		       uint8_t flags, uint8_t *f, uint32_t id, size_t total,
 		       uint64_t context)
 {
-	struct vnb_hdr hdr;
-	size_t off, flen;
+	struct ep_core *c = core_of(ep);
+	uint8_t *h = f + ep->hdr_len - VNB_HDR_LEN;
+	size_t flen;
 
-	hdr.version = VNB_HDR_VERSION;
-	hdr.flags = flags;
-	hdr.len = (uint16_t)total;
-	hdr.job = ep->attr.job_tag;
-	hdr.src_q = ep->attr.queue;
-	hdr.dst_q = dst->queue;
-	hdr.seq = ep->tx_seq;
-	off = vnb_frame_build(f, ep->attr.frame_size, ep->ops->l2, dst->mac,
-			      ep->self.mac, ep->attr.vlan, &hdr);
-	if (off != ep->hdr_len) {
-		/* the headers must end where the payload was put */
-		errno = EINVAL;
-		return -1;
+	if (!c->tmpl_ok || dst->queue != c->tmpl_queue ||
+	    flags != c->tmpl_flags || memcmp(dst->mac, c->tmpl_mac, 6) != 0) {
+		if (make_tmpl(ep, dst, flags) < 0)
+			return -1;
 	}
-	flen = off + total;
+	memcpy(f, c->tmpl, ep->hdr_len);
+	vnb_put16(h + 2, (uint16_t)total);
+	vnb_put32(h + 12, ep->tx_seq);
+	flen = ep->hdr_len + total;
 	if (ep->ops->l2 && flen < ETH_MIN_FRAME) {
 		memset(f + flen, 0, ETH_MIN_FRAME - flen);
 		flen = ETH_MIN_FRAME;
@@ -902,6 +940,34 @@ int vnb_post_send(struct vnb_ep *ep, const struct vnb_addr *dst,
 		  const void *buf, size_t len, uint64_t context)
 {
 	return vnb_ep_send2(ep, dst, 0, NULL, 0, buf, len, context);
+}
+
+int vnb_post_send_batch(struct vnb_ep *ep, const struct vnb_addr *dst,
+			const struct vnb_msg *msgs, int n)
+{
+	int i, e = 0;
+
+	if (!ep || !dst || n < 0 || (n > 0 && !msgs)) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* Providers without tx_flush kick per frame, as for post_send. */
+	ep->tx_more = ep->ops->tx_flush != NULL;
+	for (i = 0; i < n; i++)
+		if (vnb_ep_send2(ep, dst, 0, NULL, 0, msgs[i].buf, msgs[i].len,
+				 msgs[i].context) < 0) {
+			e = errno;
+			break;
+		}
+	ep->tx_more = false;
+	/* A failed flush leaves the frames queued: tx_reap kicks again. */
+	if (i > 0 && ep->ops->tx_flush)
+		(void)ep->ops->tx_flush(ep);
+	if (i == 0 && n > 0) {
+		errno = e;
+		return -1;
+	}
+	return i;
 }
 
 void *vnb_send_buf(struct vnb_ep *ep, size_t *cap)

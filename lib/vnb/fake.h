@@ -28,6 +28,11 @@
  * counted in rx_no_buffer) or EMSGSIZE (longer than a frame). */
 int vnb_fake_inject(struct vnb_ep *ep, const void *frame, size_t len);
 
+/* How many times the core flushed ep's batches (tx_flush).  Inside a
+ * batch the fake holds the frames until the flush, as xdp and packet do
+ * until their kick. */
+uint64_t vnb_fake_flushes(const struct vnb_ep *ep);
+
 /* Disorder what ep receives, from a deterministic generator: each frame
  * is delivered twice with probability dup_ppm/1e6, and held back behind
  * the next one with probability reorder_ppm/1e6. */

@@ -35,7 +35,9 @@ struct vnb_prov_ops {
 	uint8_t *(*tx_frame)(struct vnb_ep *ep, uint32_t *id);
 	/* Queue frame id, len bytes from its start, to dst (udp and shm use
 	 * dst; l2 providers send the frame as built).  ctx comes back from
-	 * tx_reap when the frame is sent and the frame is free again. */
+	 * tx_reap when the frame is sent and the frame is free again.  While
+	 * ep->tx_more is set, a provider with tx_flush may leave its kick
+	 * (the system call that makes the kernel send) to tx_flush. */
 	int (*tx_post)(struct vnb_ep *ep, uint32_t id, uint32_t len,
 		       const struct vnb_addr *dst, uint64_t ctx);
 	/* Up to max send completions: their contexts into ctx; a count. */
@@ -48,6 +50,11 @@ struct vnb_prov_ops {
 	int (*rx_post)(struct vnb_ep *ep, uint32_t id);
 	/* A pollable fd (readable when frames may have arrived). */
 	int (*fd)(const struct vnb_ep *ep);
+	/* Optional (NULL, or a table whose size ends before it): make the
+	 * kernel send what tx_post queued without a kick while
+	 * ep->tx_more was set.  0, or -1 with errno; frames a failed
+	 * flush leaves queued go out with the next kick (tx_reap kicks). */
+	int (*tx_flush)(struct vnb_ep *ep);
 };
 
 extern const struct vnb_prov_ops vnb_prov_xdp;
@@ -68,6 +75,8 @@ struct vnb_ep {
 	char mode[32];
 	struct vnb_addr self;
 	uint32_t tx_seq;
+	bool tx_more; /* set by the core inside a batch: more frames follow
+		       * tx_post, then tx_flush (see tx_post) */
 	uint32_t hdr_len; /* bytes before the payload in a frame */
 	uint32_t max_payload; /* frame_size or MTU bound, minus hdr_len */
 	uint64_t *rx_ctx; /* per frame id: context of post_recv */

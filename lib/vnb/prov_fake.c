@@ -39,6 +39,9 @@ struct fake {
 	uint32_t *len; /* per frame: bytes received */
 	uint64_t *ctx; /* per send frame: context */
 	struct fake_ring tx_free, tx_done, rx_posted, rx_ready;
+	struct fake_ring tx_pending; /* posted inside a batch, not yet sent */
+	struct vnb_addr *pend_dst; /* per send frame: where it goes */
+	uint64_t flushes; /* tx_flush calls */
 	uint8_t *held; /* a frame held back (reordering) */
 	uint32_t held_len;
 	bool has_held;
@@ -149,6 +152,8 @@ static void fake_free(struct fake *f)
 	free(f->tx_done.v);
 	free(f->rx_posted.v);
 	free(f->rx_ready.v);
+	free(f->tx_pending.v);
+	free(f->pend_dst);
 	free(f->held);
 	free(f);
 }
@@ -173,8 +178,10 @@ static int fake_open(struct vnb_ep *ep, vnb_error_t *err)
 	f->len = calloc(f->nframes, sizeof(*f->len));
 	f->ctx = calloc(f->ntx, sizeof(*f->ctx));
 	f->held = malloc(f->fsize);
+	f->pend_dst = calloc(f->ntx, sizeof(*f->pend_dst));
 	if (!f->mem || !f->state || !f->len || !f->ctx || !f->held ||
-	    ring_init(&f->tx_free, f->ntx) < 0 ||
+	    !f->pend_dst || ring_init(&f->tx_free, f->ntx) < 0 ||
+	    ring_init(&f->tx_pending, f->ntx) < 0 ||
 	    ring_init(&f->tx_done, f->ntx) < 0 ||
 	    ring_init(&f->rx_posted, f->nframes - f->ntx) < 0 ||
 	    ring_init(&f->rx_ready, f->nframes - f->ntx) < 0)
@@ -287,19 +294,13 @@ static uint8_t *fake_tx_frame(struct vnb_ep *ep, uint32_t *id)
 	return f->mem + (size_t)*id * f->fsize;
 }
 
-static int fake_tx_post(struct vnb_ep *ep, uint32_t id, uint32_t len,
-			const struct vnb_addr *dst, uint64_t ctx)
+/* Put send frame id (len bytes) on the wire to dst (NULL: everyone). */
+static void wire_send(struct fake *f, uint32_t id, uint32_t len,
+		      const struct vnb_addr *dst)
 {
-	struct fake *f = ep->prov, *o;
-	const uint8_t *frame;
+	const uint8_t *frame = f->mem + (size_t)id * f->fsize;
+	struct fake *o;
 
-	if (id >= f->ntx || f->tx_free.n == 0 ||
-	    f->tx_free.v[f->tx_free.head] != id || len > f->fsize) {
-		errno = EINVAL;
-		return -1;
-	}
-	ring_pop(&f->tx_free);
-	frame = f->mem + (size_t)id * f->fsize;
 	pthread_mutex_lock(&wires_lock);
 	for (o = f->wire->eps; o; o = o->next) {
 		if (o == f)
@@ -312,11 +313,49 @@ static int fake_tx_post(struct vnb_ep *ep, uint32_t id, uint32_t len,
 		deliver(o, frame, len);
 	}
 	pthread_mutex_unlock(&wires_lock);
-	f->state[id] = F_TX_QUEUED;
-	f->ctx[id] = ctx;
 	ring_push(&f->tx_done, id);
 	if (f->tx_done.n == 1)
 		kick(f);
+}
+
+/* Inside a batch (ep->tx_more) frames wait in tx_pending for tx_flush,
+ * as a real provider's wait in its TX ring for the kick. */
+static int fake_tx_post(struct vnb_ep *ep, uint32_t id, uint32_t len,
+			const struct vnb_addr *dst, uint64_t ctx)
+{
+	struct fake *f = ep->prov;
+
+	if (id >= f->ntx || f->tx_free.n == 0 ||
+	    f->tx_free.v[f->tx_free.head] != id || len > f->fsize) {
+		errno = EINVAL;
+		return -1;
+	}
+	ring_pop(&f->tx_free);
+	f->state[id] = F_TX_QUEUED;
+	f->ctx[id] = ctx;
+	if (ep->tx_more) {
+		f->len[id] = len;
+		if (dst)
+			f->pend_dst[id] = *dst;
+		else
+			memset(f->pend_dst[id].mac, 0xff, 6);
+		ring_push(&f->tx_pending, id);
+		return 0;
+	}
+	wire_send(f, id, len, dst);
+	return 0;
+}
+
+static int fake_tx_flush(struct vnb_ep *ep)
+{
+	struct fake *f = ep->prov;
+
+	f->flushes++;
+	while (f->tx_pending.n) {
+		uint32_t id = ring_pop(&f->tx_pending);
+
+		wire_send(f, id, f->len[id], &f->pend_dst[id]);
+	}
 	return 0;
 }
 
@@ -391,6 +430,7 @@ const struct vnb_prov_ops vnb_prov_fake = {
     .rx_next = fake_rx_next,
     .rx_post = fake_rx_post,
     .fd = fake_fd,
+    .tx_flush = fake_tx_flush,
 };
 
 int vnb_fake_inject(struct vnb_ep *ep, const void *frame, size_t len)
@@ -403,6 +443,13 @@ int vnb_fake_inject(struct vnb_ep *ep, const void *frame, size_t len)
 	}
 	f = ep->prov;
 	return deliver_one(f, frame, len);
+}
+
+uint64_t vnb_fake_flushes(const struct vnb_ep *ep)
+{
+	const struct fake *f = ep->prov;
+
+	return f->flushes;
 }
 
 void vnb_fake_set_chaos(struct vnb_ep *ep, uint32_t dup_ppm,

@@ -18,7 +18,9 @@
  *   plus the Ethernet (and 802.1Q) header, which the kernel would drop.
  *   A frame the kernel refuses anyway is dropped (PACKET_LOSS) and still
  *   completes.  Frames queued while the kick fails (link down, device
- *   queue full) stay queued; tx_reap kicks again.
+ *   queue full) stay queued; tx_reap kicks again.  Inside a batch
+ *   (ep->tx_more) tx_post does not kick: tx_flush sends them all with
+ *   one send().
  * - rx_post takes any frame rx_next handed out, in any order.  The kernel
  *   fills the RX ring strictly in order, so a frame held across a whole
  *   lap of the ring stalls reception at that slot (the kernel drops what
@@ -453,7 +455,15 @@ static int pkt_tx_post(struct vnb_ep *ep, uint32_t id, uint32_t len,
 	if (++p->tx_head == p->tx.req.tp_frame_nr)
 		p->tx_head = 0;
 	p->tx_busy++;
-	kick(p);
+	if (!ep->tx_more)
+		kick(p);
+	return 0;
+}
+
+/* After a batch: one send() takes every frame of the TX ring. */
+static int pkt_tx_flush(struct vnb_ep *ep)
+{
+	kick(ep->prov);
 	return 0;
 }
 
@@ -558,4 +568,5 @@ const struct vnb_prov_ops vnb_prov_packet = {
     .rx_next = pkt_rx_next,
     .rx_post = pkt_rx_post,
     .fd = pkt_fd,
+    .tx_flush = pkt_tx_flush,
 };

@@ -37,8 +37,10 @@
  * - open lowers ep->max_payload to what such a frame carries, and to
  *   the interface MTU less the vnb header.
  * - tx_post kicks the kernel with sendto(MSG_DONTWAIT) when the TX ring
- *   asks for a wakeup (always, in copy mode); tx_reap kicks again while
- *   descriptors wait in the TX ring.  rx_next calls recvfrom(MSG_DONTWAIT)
+ *   asks for a wakeup (always, in copy mode), except inside a batch
+ *   (ep->tx_more), where tx_flush kicks once per 32 frames (the kernel's
+ *   copy-mode budget per call); tx_reap kicks again while descriptors
+ *   wait in the TX ring.  rx_next calls recvfrom(MSG_DONTWAIT)
  *   when the RX ring is empty and the fill ring asks for a wakeup.
  * - A failed tx_post puts the frame back in the free list.
  * - rx_post of a frame that rx_next did not hand out (or that is back
@@ -718,8 +720,27 @@ static int xdp_tx_post(struct vnb_ep *ep, uint32_t id, uint32_t len,
 	s->tx_ctx[id] = ctx;
 	xsk_ring_prod__submit(&s->tx, 1);
 	s->tx_outstanding++;
-	if (xsk_ring_prod__needs_wakeup(&s->tx))
+	if (!ep->tx_more && xsk_ring_prod__needs_wakeup(&s->tx))
 		kick_tx(s);
+	return 0;
+}
+
+/* After a batch: kick until the kernel has taken every descriptor of the
+ * TX ring.  In copy mode one sendto sends at most 32 frames and answers
+ * EAGAIN while more wait; EBUSY or ENOBUFS leave them to tx_reap's kick. */
+static int xdp_tx_flush(struct vnb_ep *ep)
+{
+	struct xdp_state *s = ep->prov;
+	uint32_t i, most = s->tx.size / 32 + 2;
+
+	for (i = 0; i < most; i++) {
+		if (xsk_prod_nb_free(&s->tx, s->tx.size) >= s->tx.size ||
+		    !xsk_ring_prod__needs_wakeup(&s->tx))
+			return 0;
+		if (sendto(s->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
+		    errno != EAGAIN)
+			return -1;
+	}
 	return 0;
 }
 
@@ -816,4 +837,5 @@ const struct vnb_prov_ops vnb_prov_xdp = {
     .rx_next = xdp_rx_next,
     .rx_post = xdp_rx_post,
     .fd = xdp_fd,
+    .tx_flush = xdp_tx_flush,
 };

@@ -140,6 +140,25 @@ struct vnb_cqe {
 int vnb_post_send(struct vnb_ep *ep, const struct vnb_addr *dst,
 		  const void *buf, size_t len, uint64_t context);
 
+/* One message of a batch (vnb_post_send_batch). */
+struct vnb_msg {
+	const void *buf;
+	size_t len;
+	uint64_t context;
+};
+
+/* Send msgs[0..n-1] to dst, each as vnb_post_send would, and hand them
+ * to the kernel together: xdp and packet make one system call for the
+ * batch (xdp in copy mode: one per 32 frames, the kernel's budget per
+ * call) instead of one per frame; udp and shm send each at once.
+ * Returns how many were queued, from the first, in order; each gets its
+ * send completion.  Fewer than n when the send queue filled or msgs[count]
+ * was too large (vnb_ep_error says so); -1 with errno (EAGAIN, EMSGSIZE,
+ * EINVAL, as vnb_post_send) when the first could not be queued.  n = 0
+ * returns 0. */
+int vnb_post_send_batch(struct vnb_ep *ep, const struct vnb_addr *dst,
+			const struct vnb_msg *msgs, int n);
+
 /* Zero-copy send: the payload area of a free registered send frame, to
  * fill in place (*cap bytes at most), or NULL with EAGAIN when the send
  * queue is full.  The same frame is handed out until it is posted with

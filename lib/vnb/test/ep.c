@@ -554,6 +554,102 @@ static void test_send_buf_and_frame(void)
 	vnb_ep_close(b);
 }
 
+/* A batch: every message goes out, in order, with one flush; a short
+ * batch when the send queue fills or a message is too large. */
+static void test_batch(void)
+{
+	struct vnb_ep *a = open_fake("wire3", mac_a, 1, 16);
+	struct vnb_ep *b = open_fake("wire3", mac_b, 2, 16);
+	struct vnb_addr to_b = addr_of(b);
+	struct vnb_msg m[10];
+	struct vnb_counters c;
+	struct vnb_cqe cqe[32];
+	char pay[10][8], big[600];
+	bool in_order = true;
+	uint32_t seq0 = 0;
+	int i, n, got = 0;
+
+	for (i = 0; i < 10; i++) {
+		snprintf(pay[i], sizeof(pay[i]), "msg%d", i);
+		m[i].buf = pay[i];
+		m[i].len = strlen(pay[i]);
+		m[i].context = 500 + (uint64_t)i;
+	}
+	is_int(vnb_post_send_batch(a, &to_b, m, 0), 0, "a batch of 0: 0");
+	is_int((long long)vnb_fake_flushes(a), 0, "... and no flush");
+	is_int(vnb_post_send_batch(a, &to_b, m, 5), 5, "a batch of 5: 5");
+	is_int((long long)vnb_fake_flushes(a), 1, "... with one flush");
+	n = vnb_poll_cq(b, cqe, 32);
+	for (i = 0; i < n; i++) {
+		if (i == 0)
+			seq0 = cqe[i].seq;
+		if (cqe[i].type != VNB_CQE_RECV || cqe[i].len != m[i].len ||
+		    memcmp(cqe[i].data, pay[i], m[i].len) != 0 ||
+		    cqe[i].seq != seq0 + (uint32_t)i)
+			in_order = false;
+		vnb_post_recv(b, cqe[i].frame, 0);
+	}
+	ok(n == 5 && in_order, "b gets all 5, in order, with consecutive "
+			       "sequence numbers");
+	n = vnb_poll_cq(a, cqe, 32);
+	in_order = n == 5;
+	for (i = 0; i < n; i++)
+		if (cqe[i].type != VNB_CQE_SEND ||
+		    cqe[i].context != 500 + (uint64_t)i)
+			in_order = false;
+	ok(in_order, "a gets 5 send completions with the contexts in order");
+
+	/* the first too large: nothing sent */
+	memset(big, 'x', sizeof(big));
+	m[0].buf = big;
+	m[0].len = 483;
+	ok(vnb_post_send_batch(a, &to_b, m, 3) == -1 && errno == EMSGSIZE,
+	   "the first message too large: -1, EMSGSIZE");
+	is_int((long long)vnb_fake_flushes(a), 1, "... and no flush");
+	/* the second too large: one sent */
+	m[0].buf = pay[0];
+	m[0].len = strlen(pay[0]);
+	m[1].buf = big;
+	m[1].len = 483;
+	is_int(vnb_post_send_batch(a, &to_b, m, 3), 1,
+	       "the second message too large: 1 sent");
+	like(vnb_ep_error(a), "483", "... and vnb_ep_error names its size");
+	is_int((long long)vnb_fake_flushes(a), 2, "... flushed");
+	m[1].buf = pay[1];
+	m[1].len = strlen(pay[1]);
+	n = vnb_poll_cq(b, cqe, 32);
+	ok(n == 1 && cqe[0].len == m[0].len, "b gets that one");
+	for (i = 0; i < n; i++)
+		vnb_post_recv(b, cqe[i].frame, 0);
+	vnb_poll_cq(a, cqe, 32);
+
+	/* 8 send frames: a batch of 10 sends 8 */
+	is_int(vnb_post_send_batch(a, &to_b, m, 10), 8,
+	       "a batch of 10 with 8 free send frames: 8");
+	vnb_ep_counters(a, &c);
+	is_int((long long)c.tx_queue_full, 1, "... counted in tx_queue_full");
+	ok(vnb_post_send_batch(a, &to_b, m, 2) == -1 && errno == EAGAIN,
+	   "the send queue full: -1, EAGAIN");
+	n = vnb_poll_cq(b, cqe, 32);
+	for (i = 0; i < n; i++)
+		if (cqe[i].type == VNB_CQE_RECV) {
+			got++;
+			vnb_post_recv(b, cqe[i].frame, 0);
+		}
+	is_int(got, 8, "b gets the 8");
+
+	ok(vnb_post_send_batch(NULL, &to_b, m, 1) == -1 && errno == EINVAL,
+	   "NULL endpoint: EINVAL");
+	ok(vnb_post_send_batch(a, NULL, m, 1) == -1 && errno == EINVAL,
+	   "NULL destination: EINVAL");
+	ok(vnb_post_send_batch(a, &to_b, NULL, 1) == -1 && errno == EINVAL,
+	   "NULL messages: EINVAL");
+	ok(vnb_post_send_batch(a, &to_b, m, -1) == -1 && errno == EINVAL,
+	   "n < 0: EINVAL");
+	vnb_ep_close(a);
+	vnb_ep_close(b);
+}
+
 int main(void)
 {
 	test_prov_name();
@@ -563,5 +659,6 @@ int main(void)
 	test_send_recv();
 	test_steering();
 	test_send_buf_and_frame();
+	test_batch();
 	return done_testing();
 }

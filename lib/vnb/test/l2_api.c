@@ -148,6 +148,51 @@ static void exchange(const char *what, struct vnb_ep *a, struct vnb_ep *b,
 	   "%s: every send completes", what);
 }
 
+/* A batch of 100 from a to b (packet: one send() for all; udp: one
+ * sendto each) arrives whole and in order, and every frame completes. */
+static void batch(const char *what, struct vnb_ep *a, struct vnb_ep *b)
+{
+	struct vnb_msg m[100];
+	struct vnb_addr to;
+	struct vnb_cqe c[64];
+	uint32_t pay[100], seq0 = 0;
+	int i, n, got = 0, done = 0, order = 0;
+	double end = l2_now() + DEADLINE;
+
+	vnb_ep_addr(b, &to);
+	for (i = 0; i < 100; i++) {
+		pay[i] = 0xba000000u + (uint32_t)i;
+		m[i].buf = &pay[i];
+		m[i].len = sizeof(pay[i]);
+		m[i].context = (uint64_t)i;
+	}
+	is_int(vnb_post_send_batch(a, &to, m, 100), 100,
+	       "%s: a batch of 100 is queued", what);
+	while ((got < 100 || done < 100) && l2_now() < end) {
+		n = vnb_poll_cq(b, c, 64);
+		for (i = 0; i < n; i++) {
+			uint32_t v;
+
+			if (c[i].type != VNB_CQE_RECV)
+				continue;
+			memcpy(&v, c[i].data, sizeof(v));
+			if (got == 0)
+				seq0 = c[i].seq;
+			if (c[i].len != sizeof(v) || got >= 100 ||
+			    v != pay[got] || c[i].seq != seq0 + (uint32_t)got)
+				order++;
+			got++;
+			vnb_post_recv(b, c[i].frame, 0);
+		}
+		n = vnb_poll_cq(a, c, 64);
+		for (i = 0; i < n; i++)
+			done += c[i].type == VNB_CQE_SEND;
+	}
+	is_int(got, 100, "%s: the batch arrives whole", what);
+	is_int(order, 0, "%s: ... in order", what);
+	is_int(done, 100, "%s: ... and every frame completes", what);
+}
+
 /* A frame from side 0 that nobody's endpoint owns: raw on the wire for
  * the packet provider, a datagram for udp. */
 static void forge(enum vnb_prov p, const struct vnb_addr *dst,
@@ -313,6 +358,7 @@ static void test_provider(enum vnb_prov p, const char *what, const char *mode)
 		vnb_ep_close(c);
 	}
 	exchange(what, a, b, 3000);
+	batch(what, a, b);
 	queue_full(what, a, b);
 	foreign(what, p, a, b);
 	vnb_ep_close(a);

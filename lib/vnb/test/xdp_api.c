@@ -151,6 +151,51 @@ static void exchange(struct vnb_ep *e0, struct vnb_ep *e1, const char *what)
 	   s[0].order + s[1].order);
 }
 
+/* A batch of 100 frames (more than the 32 that one copy-mode kick sends)
+ * all arrive, in order, and all complete. */
+static void batch(struct vnb_ep *e0, struct vnb_ep *e1, const char *what)
+{
+	struct vnb_msg m[100];
+	struct vnb_addr to;
+	struct vnb_cqe c[64];
+	uint32_t pay[100], seq0 = 0;
+	int i, n, got = 0, done = 0, order = 0;
+	double end = now() + 5;
+
+	vnb_ep_addr(e1, &to);
+	for (i = 0; i < 100; i++) {
+		pay[i] = 0xba000000u + (uint32_t)i;
+		m[i].buf = &pay[i];
+		m[i].len = sizeof(pay[i]);
+		m[i].context = (uint64_t)i;
+	}
+	is_int(vnb_post_send_batch(e0, &to, m, 100), 100,
+	       "%s: a batch of 100 is queued", what);
+	while ((got < 100 || done < 100) && now() < end) {
+		n = vnb_poll_cq(e1, c, 64);
+		for (i = 0; i < n; i++) {
+			uint32_t v;
+
+			if (c[i].type != VNB_CQE_RECV)
+				continue;
+			memcpy(&v, c[i].data, sizeof(v));
+			if (got == 0)
+				seq0 = c[i].seq;
+			if (c[i].len != sizeof(v) || v != pay[got] ||
+			    c[i].seq != seq0 + (uint32_t)got)
+				order++;
+			got++;
+			vnb_post_recv(e1, c[i].frame, 0);
+		}
+		n = vnb_poll_cq(e0, c, 64);
+		for (i = 0; i < n; i++)
+			done += c[i].type == VNB_CQE_SEND;
+	}
+	is_int(got, 100, "%s: the batch arrives whole", what);
+	is_int(order, 0, "%s: ... in order", what);
+	is_int(done, 100, "%s: ... and every frame completes", what);
+}
+
 /* From side 0, raw frames to side 1's queue 0: another job, another
  * queue, and one of ours. */
 static void forge(void)
@@ -240,6 +285,7 @@ static void run(unsigned flags, const char *want)
 	ok(xn_xdp_attached(&ns, 0, L2_IF0) && xn_xdp_attached(&ns, 1, L2_IF1),
 	   "%s: ip link shows the program on both ends", what);
 	exchange(e0, e1, what);
+	batch(e0, e1, what);
 	ok(xn_ping(&ns, 0, L2_IP1), "%s: ping 0 -> 1 works with the program on",
 	   what);
 	ok(xn_ping(&ns, 1, L2_IP0), "%s: ping 1 -> 0 works with the program on",
