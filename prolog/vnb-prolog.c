@@ -33,7 +33,9 @@ int main(int argc, char **argv)
 		vnb_log_err("prolog: %s", err.text);
 		return 1;
 	}
-	if (vnb_program_open(&p, config, VNB_PROGRAM_TOPO | VNB_PROGRAM_VM,
+	if (vnb_program_open(&p, config,
+			     VNB_PROGRAM_TOPO | VNB_PROGRAM_VM |
+				 VNB_PROGRAM_BOOT,
 			     &err) < 0) {
 		vnb_log_err("prolog: job %u on %s: %s", job.jobid, job.node,
 			    err.text);

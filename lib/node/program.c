@@ -62,7 +62,8 @@ int vnb_program_open(struct vnb_program *p, const char *config_path, int flags,
 		}
 		p->node.vm = &vnb_vm_libvirt_ops;
 		p->node.vm_ctx = p->virt;
-		p->node.virt = choose_virt();
+		if (flags & VNB_PROGRAM_BOOT)
+			p->node.virt = choose_virt();
 	}
 	if (flags & VNB_PROGRAM_TOPO) {
 		p->topo = vnb_topo_load(&e);

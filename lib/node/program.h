@@ -19,6 +19,7 @@ struct vnb_program {
 /* What a program needs besides the config and rtnetlink. */
 #define VNB_PROGRAM_TOPO 0x1 /* the topology, for NUMA placement */
 #define VNB_PROGRAM_VM 0x2 /* libvirt, for the jobs' VMs */
+#define VNB_PROGRAM_BOOT 0x4 /* with VM: choose KVM or TCG, to boot them */
 
 /* Load config_path (NULL: the default) and open the side effects that
  * flags ask for.  A topology that does not load only loses the NUMA
