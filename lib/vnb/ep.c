@@ -40,7 +40,8 @@ extern const struct vnb_prov_ops vnb_prov_fake VNB_PROV_REF;
 #define MAX_FRAME_SIZE 65536
 #define MAX_NFRAMES (1u << 20)
 #define ETH_MIN_FRAME 60 /* without FCS: shorter l2 frames are padded */
-#define REAP_BATCH 64
+#define REAP_BATCH 32
+#define HOT static inline __attribute__((always_inline))
 
 /* Ethernet, 802.1Q and vnb headers: the most a frame has in front. */
 #define HDR_MAX (14 + 4 + VNB_HDR_LEN)
@@ -810,8 +811,8 @@ void vnb_ep_set_rx_loss(struct vnb_ep *ep, uint32_t ppm, uint64_t seed)
 
 /* --- the data path --- */
 
-static int post_frame(struct vnb_ep *ep, const struct vnb_addr *dst, uint8_t *f,
-		      uint32_t id, size_t flen, size_t total, uint64_t context);
+HOT int post_frame(struct vnb_ep *ep, const struct vnb_addr *dst, uint8_t *f,
+		   uint32_t id, size_t flen, size_t total, uint64_t context);
 
 /* Make the header template for dst and flags (ep_core.tmpl): 0, or -1
  * with EINVAL when the headers would not end where the payload is. */
@@ -847,9 +848,9 @@ static int make_tmpl(struct vnb_ep *ep, const struct vnb_addr *dst,
  * headers in front of it and queue it.  The headers come from the
  * template of the destination (made again when it changes): a copy and
  * two fields, not a field-by-field build per frame. */
-static int finish_send(struct vnb_ep *ep, const struct vnb_addr *dst,
-		       uint8_t flags, uint8_t *f, uint32_t id, size_t total,
-		       uint64_t context)
+HOT int finish_send(struct vnb_ep *ep, const struct vnb_addr *dst,
+		    uint8_t flags, uint8_t *f, uint32_t id, size_t total,
+		    uint64_t context)
 {
 	struct ep_core *c = core_of(ep);
 	uint8_t *h = f + ep->hdr_len - VNB_HDR_LEN;
@@ -871,26 +872,33 @@ static int finish_send(struct vnb_ep *ep, const struct vnb_addr *dst,
 	return post_frame(ep, dst, f, id, flen, total, context);
 }
 
+/* post_send's message when the provider refused the frame. */
+static __attribute__((noinline, cold)) int post_failed(struct vnb_ep *ep)
+{
+	int e = errno;
+
+	snprintf(core_of(ep)->err, sizeof(core_of(ep)->err),
+		 "post_send: the %s provider could not queue the frame: %s",
+		 ep->mode, strerror(e));
+	errno = e;
+	return -1;
+}
+
 /* Queue frame id of flen bytes, total of them payload. */
-static int post_frame(struct vnb_ep *ep, const struct vnb_addr *dst, uint8_t *f,
-		      uint32_t id, size_t flen, size_t total, uint64_t context)
+HOT int post_frame(struct vnb_ep *ep, const struct vnb_addr *dst, uint8_t *f,
+		   uint32_t id, size_t flen, size_t total, uint64_t context)
 {
 	(void)f;
-	if (ep->ops->tx_post(ep, id, (uint32_t)flen, dst, context) < 0) {
-		snprintf(core_of(ep)->err, sizeof(core_of(ep)->err),
-			 "post_send: the %s provider could not queue the "
-			 "frame: %s",
-			 ep->mode, strerror(errno));
-		return -1;
-	}
+	if (ep->ops->tx_post(ep, id, (uint32_t)flen, dst, context) < 0)
+		return post_failed(ep);
 	ep->tx_seq++;
 	ep->cnt.tx_frames++;
 	ep->cnt.tx_bytes += total;
 	return 0;
 }
 
-static int too_big(struct vnb_ep *ep, size_t total, size_t max,
-		   const char *what)
+static __attribute__((noinline, cold)) int
+too_big(struct vnb_ep *ep, size_t total, size_t max, const char *what)
 {
 	snprintf(core_of(ep)->err, sizeof(core_of(ep)->err),
 		 "%s: %zu bytes do not fit in a frame, which carries at most "
@@ -901,7 +909,7 @@ static int too_big(struct vnb_ep *ep, size_t total, size_t max,
 }
 
 /* A free send frame, or NULL with EAGAIN (counted). */
-static uint8_t *send_frame(struct vnb_ep *ep, uint32_t *id)
+HOT uint8_t *send_frame(struct vnb_ep *ep, uint32_t *id)
 {
 	uint8_t *f = ep->ops->tx_frame(ep, id);
 
@@ -939,7 +947,21 @@ int vnb_ep_send2(struct vnb_ep *ep, const struct vnb_addr *dst, uint8_t flags,
 int vnb_post_send(struct vnb_ep *ep, const struct vnb_addr *dst,
 		  const void *buf, size_t len, uint64_t context)
 {
-	return vnb_ep_send2(ep, dst, 0, NULL, 0, buf, len, context);
+	uint8_t *f;
+	uint32_t id;
+
+	if (!ep || !dst || (len && !buf)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (len > ep->max_payload)
+		return too_big(ep, len, ep->max_payload, "post_send");
+	f = send_frame(ep, &id);
+	if (!f)
+		return -1;
+	if (len)
+		memcpy(f + ep->hdr_len, buf, len);
+	return finish_send(ep, dst, 0, f, id, len, context);
 }
 
 int vnb_post_send_batch(struct vnb_ep *ep, const struct vnb_addr *dst,
@@ -954,8 +976,8 @@ int vnb_post_send_batch(struct vnb_ep *ep, const struct vnb_addr *dst,
 	/* Providers without tx_flush kick per frame, as for post_send. */
 	ep->tx_more = ep->ops->tx_flush != NULL;
 	for (i = 0; i < n; i++)
-		if (vnb_ep_send2(ep, dst, 0, NULL, 0, msgs[i].buf, msgs[i].len,
-				 msgs[i].context) < 0) {
+		if (vnb_post_send(ep, dst, msgs[i].buf, msgs[i].len,
+				  msgs[i].context) < 0) {
 			e = errno;
 			break;
 		}

@@ -12,6 +12,10 @@
 #define VLAN_HLEN_ 4
 #define ETHERTYPE_VLAN_ 0x8100
 
+_Static_assert(VNB_FRAME_ETHERTYPE_ == VNB_ETHERTYPE &&
+		   VNB_FRAME_VERSION_ == VNB_HDR_VERSION,
+	       "frame.h's inline parser follows vnb.h");
+
 void vnb_hdr_encode(uint8_t out[16], const struct vnb_hdr *h)
 {
 	out[0] = h->version;
@@ -61,40 +65,4 @@ size_t vnb_frame_build(uint8_t *buf, size_t cap, bool l2, const uint8_t dst[6],
 	}
 	vnb_hdr_encode(buf + off, h);
 	return off + VNB_HDR_LEN;
-}
-
-enum vnb_frame_verdict vnb_frame_parse(const uint8_t *buf, size_t len, bool l2,
-				       struct vnb_frame_info *info)
-{
-	size_t off = 0;
-
-	memset(info, 0, sizeof(*info));
-	if (l2) {
-		uint16_t type;
-
-		if (len < ETH_HLEN_)
-			return VNB_FRAME_MALFORMED;
-		memcpy(info->dst, buf, ETH_ALEN_);
-		memcpy(info->src, buf + ETH_ALEN_, ETH_ALEN_);
-		off = 2 * ETH_ALEN_;
-		type = vnb_get16(buf + off);
-		if (type == ETHERTYPE_VLAN_) {
-			if (len < ETH_HLEN_ + VLAN_HLEN_)
-				return VNB_FRAME_MALFORMED;
-			info->vlan = vnb_get16(buf + off + 2) & 0x0fff;
-			off += VLAN_HLEN_;
-			type = vnb_get16(buf + off);
-		}
-		off += 2;
-		if (type != VNB_ETHERTYPE)
-			return VNB_FRAME_NOT_VNB;
-	}
-	if (len - off < VNB_HDR_LEN)
-		return VNB_FRAME_MALFORMED;
-	vnb_hdr_decode(buf + off, &info->hdr);
-	off += VNB_HDR_LEN;
-	info->payload = off;
-	if (info->hdr.version != VNB_HDR_VERSION || info->hdr.len > len - off)
-		return VNB_FRAME_MALFORMED;
-	return VNB_FRAME_OK;
 }
