@@ -11,11 +11,17 @@
 #include <stdint.h>
 
 #define PP_MAXMSG 9000 /* largest message any row carries */
+#define PP_BATCH 64 /* most messages one send_many takes */
 
 struct pp_tp {
 	/* Send len bytes to the peer (after the first receive, a server
 	 * answers whoever sent last).  0, or -1 with errno. */
 	int (*send)(struct pp_tp *t, const void *buf, size_t len);
+	/* Optional: send n messages of len bytes (bufs[0..n-1]) at once, as
+	 * the transport batches (one system call for many); 0, or -1.  The
+	 * stream uses it for each window when it is set. */
+	int (*send_many)(struct pp_tp *t, const void *const *bufs, size_t len,
+			 int n);
 	/* Receive one message into buf: its length, 0 when none arrived
 	 * (never, when blocking), -1 with errno. */
 	int (*recv)(struct pp_tp *t, void *buf, size_t cap);

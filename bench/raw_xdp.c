@@ -99,6 +99,58 @@ static int xsk_send(struct pp_tp *t, const void *buf, size_t len)
 	return 0;
 }
 
+/* A window at once: n descriptors, one submit, then kicks until the
+ * kernel has taken them all (copy mode sends at most 32 per sendto). */
+static int xsk_send_many(struct pp_tp *t, const void *const *bufs, size_t len,
+			 int n)
+{
+	struct xsk_tp *x = (struct xsk_tp *)t;
+	uint32_t idx, want = (uint32_t)n;
+
+	if (len > t->max_msg || n <= 0 || want > XSK_RING) {
+		errno = n <= 0 ? EINVAL : EMSGSIZE;
+		return n == 0 ? 0 : -1;
+	}
+	reap_tx(x);
+	for (int spins = 0; x->nfree < want ||
+			    xsk_ring_prod__reserve(&x->tx, want, &idx) != want;
+	     spins++) {
+		if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
+		    errno != EAGAIN && errno != EBUSY && errno != ENOBUFS)
+			return -1;
+		reap_tx(x);
+		if (spins > 1000000) {
+			errno = EAGAIN;
+			return -1;
+		}
+	}
+	for (uint32_t i = 0; i < want; i++) {
+		struct xdp_desc *d = xsk_ring_prod__tx_desc(&x->tx, idx + i);
+		uint64_t a = x->free_tx[--x->nfree];
+		uint8_t *p = xsk_umem__get_data(x->area, a);
+
+		memcpy(p, x->peer, 6);
+		memcpy(p + 6, x->mac, 6);
+		p[12] = XSK_ETHERTYPE >> 8;
+		p[13] = XSK_ETHERTYPE & 0xff;
+		memcpy(p + ETH_HLEN_, bufs[i], len);
+		d->addr = a;
+		d->len =
+		    (uint32_t)(ETH_HLEN_ + len < 60 ? 60 : ETH_HLEN_ + len);
+		d->options = 0;
+	}
+	xsk_ring_prod__submit(&x->tx, want);
+	for (int k = 0; k < 1000; k++) {
+		if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
+		    errno != EAGAIN && errno != EBUSY && errno != ENOBUFS)
+			return -1;
+		if (xsk_prod_nb_free(&x->tx, XSK_RING) >= XSK_RING)
+			break;
+	}
+	reap_tx(x);
+	return 0;
+}
+
 static int xsk_recv(struct pp_tp *t, void *buf, size_t cap)
 {
 	struct xsk_tp *x = (struct xsk_tp *)t;
@@ -212,6 +264,7 @@ struct pp_tp *pp_xsk_open(const char *ifname, char *why, size_t whylen)
 		return NULL;
 	}
 	x->tp.send = xsk_send;
+	x->tp.send_many = xsk_send_many;
 	x->tp.recv = xsk_recv;
 	x->tp.close = xsk_close;
 	x->tp.max_msg = 1500; /* the veth MTU bounds the frame */
