@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -755,6 +756,13 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static double tv_ns(const struct timeval *a, const struct timeval *b)
+{
+	return ((double)(b->tv_sec - a->tv_sec) * 1e6 +
+		(double)(b->tv_usec - a->tv_usec)) *
+	       1e3;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -845,6 +853,7 @@ static void measure_stream(struct pp_tp *t, size_t size, struct result *res,
 	struct mhdr h;
 	uint64_t t0, t1, tc, got = 0;
 	long sent = 0, stalls = 0, nwin = 0;
+	struct rusage ru0, ru1;
 	double *chunk =
 	    calloc((size_t)(opt.n / (WINDOW * CHUNK) + 1), sizeof(*chunk));
 	size_t nchunk = 0;
@@ -857,6 +866,7 @@ static void measure_stream(struct pp_tp *t, size_t size, struct result *res,
 	}
 	for (int j = 0; j < WINDOW; j++)
 		memset(win[j], 0x5a, size);
+	getrusage(RUSAGE_SELF, &ru0);
 	t0 = tc = now_ns();
 	for (long i = 0; i < opt.n;) {
 		long k = opt.n - i < WINDOW ? opt.n - i : WINDOW;
@@ -886,6 +896,7 @@ static void measure_stream(struct pp_tp *t, size_t size, struct result *res,
 		}
 	}
 	t1 = now_ns();
+	getrusage(RUSAGE_SELF, &ru1);
 	/* how many arrived */
 	r = 0;
 	for (uint32_t f = 0; f < 50 && r <= 0; f++) {
@@ -922,9 +933,12 @@ static void measure_stream(struct pp_tp *t, size_t size, struct result *res,
 	if (getenv("PINGPONG_DEBUG"))
 		fprintf(stderr,
 			"stream %zu B: sent %ld, got %lu, %ld stalls, mean "
-			"%.0f/s, median of %zu chunks %.0f/s\n",
+			"%.0f/s, median of %zu chunks %.0f/s; sender CPU "
+			"%.0f ns user, %.0f ns system per message\n",
 			size, sent, (unsigned long)got, stalls,
-			res->bw[si].mean_per_s, nchunk, res->bw[si].msgs_per_s);
+			res->bw[si].mean_per_s, nchunk, res->bw[si].msgs_per_s,
+			tv_ns(&ru0.ru_utime, &ru1.ru_utime) / (double)sent,
+			tv_ns(&ru0.ru_stime, &ru1.ru_stime) / (double)sent);
 	free(chunk);
 }
 
