@@ -68,8 +68,8 @@ int vnb_vm_name_jobid(const char *name, uint32_t *jobid);
  * the domain stopped, EPROTO for an agent that speaks no common protocol
  * version or sends garbage. */
 int vnb_vm_wait_agent(const char *ctl_path, int timeout_ms,
-		      const struct vnb_vm_ops *ops, void *ctx,
-		      const char *name, const char *console_log,
-		      struct vnb_hello *hello, vnb_error_t *err);
+		      const struct vnb_vm_ops *ops, void *ctx, const char *name,
+		      const char *console_log, struct vnb_hello *hello,
+		      vnb_error_t *err);
 
 #endif

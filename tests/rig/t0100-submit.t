@@ -70,7 +70,7 @@ ok "srun -p beta -A beta-lab --vnic-bypass=vnics=2 runs" \
 	run_timeout 60 srun -N1 -p beta -A beta-lab --vnic-bypass=vnics=2 true
 ok "a bare --vnic-bypass runs with the tenant's defaults" \
 	run_timeout 60 srun -N1 --vnic-bypass true
-is "$(run_timeout 60 srun -N1 --vnic-bypass printenv VNB_SPEC)" \
+is "$(run_timeout 60 srun -N1 --vnic-bypass sh -c 'echo "$VNB_SPEC"')" \
 	"vnics=1,queues=1,image=debian12,provider=auto" "defaults filled in"
 
 # The option in --help, of every command.
@@ -85,13 +85,13 @@ like "$out" "was allocated with --vnic-bypass=vnics=1; its steps use those vNICs
 out=$(run_timeout 60 salloc -N1 srun --vnic-bypass true 2>&1)
 like "$out" "allocated without --vnic-bypass" "nor for vNICs the allocation has not"
 ok "a step inherits the allocation's option" \
-	run_timeout 60 salloc -N1 --vnic-bypass=vnics=2 srun printenv VNB_VNICS
+	run_timeout 60 salloc -N1 --vnic-bypass=vnics=2 srun sh -c 'test -n "$VNB_VNICS"'
 
 # plugstack.conf arguments are checked.
 sed "s|^PlugStackConfig=.*|PlugStackConfig=$TEST_TMP/plugstack.conf|" "$SLURM_CONF" >"$TEST_TMP/slurm.conf"
 sed 's|$| bogus=1|' "$VNB_RIG_DIR/etc/plugstack.conf" >"$TEST_TMP/plugstack.conf"
 out=$(SLURM_CONF=$TEST_TMP/slurm.conf run_timeout 30 srun -N1 true 2>&1)
-like "$out" "unknown argument 'bogus=1' \(accepted: config=PATH\)" \
+like "$out" "unknown argument 'bogus=1' \(accepted: config=PATH, exec=PATH\)" \
 	"an unknown plugstack.conf argument is refused by name"
 ok "no node was drained" no_drained_node
 
