@@ -222,6 +222,22 @@ test_deadline "${VNB_TEST_TIMEOUT:-900}"
 
 rig() { "$RIG" "$@"; }
 
+# One rig suite at a time on a machine: the rig has fixed link names and
+# addresses, and a suite that reuses a rig another suite is using sees that
+# suite's jobs, VMs and claims.  The lock (fd 6, which the rig script
+# closes, so that no daemon it starts keeps it) is held until the suite
+# exits; a second suite waits for it.
+rig_lock() {
+	local f=/run/lock/vnb-rig-suite.lock
+	mkdir -p /run/lock 2>/dev/null
+	exec 6>>"$f" || return 0
+	if ! flock -n 6; then
+		echo "# waiting for another rig suite (lock $f)" >&2
+		flock -w 3600 6 || bail_out "another rig suite held $f for an hour"
+	fi
+}
+case $0 in */rig/t[0-9]*.t) [ "$(id -u)" != 0 ] || rig_lock ;; esac
+
 # Bring the rig up unless it is up, healthy and of the requested shape
 # (--bare or not, --nodes N, default 3), then export its environment
 # (SLURM_CONF, VNB_RIG_DIR, VNB_BUILD). Args go to 'rig up'. A degraded
