@@ -1470,7 +1470,7 @@ int main(int argc, char **argv)
 	if (MEAN(x) > 0 && MEAN(busy) > 0)
 		printf("  %-44s %6.2fx   (whole-stream means: %.0f / %.0f "
 		       "per s)\n",
-		       "message rate, means: libvnb xdp / UDP busy-poll",
+		       "rate, whole-stream means: xdp / UDP busy-poll",
 		       MEAN(x) / MEAN(busy), MEAN(x), MEAN(busy));
 	if (RATE(x) > 0 && RATE(floor_) > 0)
 		printf("  %-44s %6.2fx   (no target: both batched)\n",
