@@ -50,9 +50,9 @@ struct vnb_prov_ops {
 	int (*rx_post)(struct vnb_ep *ep, uint32_t id);
 	/* A pollable fd (readable when frames may have arrived). */
 	int (*fd)(const struct vnb_ep *ep);
-	/* Optional (NULL, or a table whose size ends before it): make the
-	 * kernel send what tx_post queued without a kick while
-	 * ep->tx_more was set.  0, or -1 with errno; frames a failed
+	/* Optional (NULL: the provider kicks in every tx_post and the core
+	 * leaves ep->tx_more unset): make the kernel send what tx_post
+	 * queued without a kick while ep->tx_more was set.  0, or -1 with errno; frames a failed
 	 * flush leaves queued go out with the next kick (tx_reap kicks). */
 	int (*tx_flush)(struct vnb_ep *ep);
 };
