@@ -1432,6 +1432,7 @@ int main(int argc, char **argv)
 
 	/* the targets (BENCHMARKS.md), on the 64 B column */
 	const struct result *x = by_name(res, "libvnb xdp"),
+			    *xnat = by_name(res, "libvnb xdp, native mode"),
 			    *floor_ = by_name(res, "raw AF_XDP ring (floor)"),
 			    *busy = by_name(res, "UDP socket, busy-poll"),
 			    *blk = by_name(res, "UDP socket, blocking"),
@@ -1466,10 +1467,11 @@ int main(int argc, char **argv)
 	      3.0, true);
 	ratio("message rate: libvnb xdp / UDP sendmmsg", RATE(x), RATE(mmsg),
 	      3.0, true);
+	ratio("message rate: xdp native / UDP busy-poll", RATE(xnat),
+	      RATE(busy), 3.0, true);
 #define MEAN(r) ((r)->na[0] || (r)->bw[0].na[0] ? 0 : (r)->bw[0].mean_per_s)
 	if (MEAN(x) > 0 && MEAN(busy) > 0)
-		printf("  %-44s %6.2fx   (whole-stream means: %.0f / %.0f "
-		       "per s)\n",
+		printf("  %-44s %6.2fx   (%.0f / %.0f messages per s)\n",
 		       "rate, whole-stream means: xdp / UDP busy-poll",
 		       MEAN(x) / MEAN(busy), MEAN(x), MEAN(busy));
 	if (RATE(x) > 0 && RATE(floor_) > 0)
