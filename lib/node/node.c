@@ -14,6 +14,7 @@
 #include "common/fileio.h"
 #include "node/node.h"
 #include "node/vm.h"
+#include "node/qset.h"
 #include "pool/pool.h"
 #include "record/record.h"
 
@@ -268,6 +269,23 @@ static int vf_addresses(const struct vnb_node *node,
 	return 0;
 }
 
+/* The job's queue sets on the node, for its tasks (node/qset.h). */
+static int write_qsets(const struct vnb_node_vm *vm,
+		       const struct vnb_conf_tenant *t,
+		       const struct vnb_spec *spec,
+		       const struct vnb_record *rec, vnb_error_t *err)
+{
+	int dfd, rc;
+
+	dfd = open(vm->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return vnb_errprintf(err, "cannot open %s: %s", vm->dir,
+				     strerror(errno));
+	rc = vnb_node_qsets_write(dfd, vm->dir, t, spec, rec, err);
+	close(dfd);
+	return rc;
+}
+
 /* Boot the job's VM, journaling each step. */
 static int vm_steps(const struct vnb_node *node, const struct vnb_job *job,
 		    const struct vnb_conf_tenant *t,
@@ -300,6 +318,7 @@ static int vm_steps(const struct vnb_node *node, const struct vnb_job *job,
 	}
 	if ((vm->base && make_overlay(vm, err) < 0) ||
 	    give_channels(vm, true, rec, err) < 0 ||
+	    write_qsets(vm, t, spec, rec, err) < 0 ||
 	    node->vm->start(node->vm_ctx, vm->name, xml, err) < 0)
 		goto out;
 	rec->vm = VNB_RECORD_VM_STARTED;
