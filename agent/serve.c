@@ -6,11 +6,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent/buf.h"
+#include "agent/pmixsrv.h"
 #include "agent/serve.h"
 #include "agent/task.h"
 #include "proto/proto.h"
@@ -39,7 +42,52 @@ struct session {
 	bool exited; /* its status is in x; the zombie holds its pgid */
 	struct vnb_exit x;
 	struct timespec deadline;
+	/* PMIx: the PMIX_JOB that came before EXEC, and whether the task
+	 * is a client of our server */
+	bool have_pj;
+	struct vnb_pmix_job pj;
+	bool pmix_task, pmix_dead;
 };
+
+int vnb_chan_init(struct vnb_chan *c)
+{
+	memset(&c->box, 0, sizeof(c->box));
+	c->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->wake < 0)
+		return -1;
+	return pthread_mutex_init(&c->mu, NULL) == 0 ? 0 : -1;
+}
+
+int vnb_chan_post(struct vnb_chan *c, const uint8_t *msg, size_t len)
+{
+	uint64_t one = 1;
+	int rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = vnb_buf_append(&c->box, msg, len);
+	pthread_mutex_unlock(&c->mu);
+	if (rc == 0 && write(c->wake, &one, sizeof(one)) < 0)
+		return 0; /* the counter is full: a wakeup is pending */
+	return rc;
+}
+
+/* Move what other threads posted into the host's queue. */
+static int take_posts(struct session *s)
+{
+	uint64_t n;
+	int rc = 0;
+
+	if (read(s->c->wake, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return -1;
+	pthread_mutex_lock(&s->c->mu);
+	if (vnb_buf_len(&s->c->box)) {
+		rc = vnb_buf_append(&s->out, vnb_buf_data(&s->c->box),
+				    vnb_buf_len(&s->c->box));
+		vnb_buf_clear(&s->c->box);
+	}
+	pthread_mutex_unlock(&s->c->mu);
+	return rc;
+}
 
 static long ms_until(const struct timespec *t)
 {
@@ -139,13 +187,18 @@ static void task_end(struct session *s)
 	close_fd(&s->t.err);
 	vnb_buf_release(&s->in);
 	s->running = false;
+	if (s->pmix_task) {
+		s->pmix_task = false;
+		s->pmix_dead = vnb_agent_pmix_task_end(s->c);
+	}
 }
 
 static int on_hello(struct session *s, const struct vnb_msg_hdr *h,
 		    const uint8_t *p)
 {
 	struct vnb_hello mine = {VNB_PROTO_VERSION_MIN, VNB_PROTO_VERSION,
-				 VNB_CAP_EXEC | VNB_CAP_SIGNAL, ""},
+				 VNB_CAP_EXEC | VNB_CAP_SIGNAL | VNB_CAP_PMIX,
+				 ""},
 			 theirs;
 	vnb_error_t err = {{0}};
 	uint8_t *o;
@@ -162,6 +215,74 @@ static int on_hello(struct session *s, const struct vnb_msg_hdr *h,
 	snprintf(mine.name, sizeof(mine.name), "%s", s->c->opts->name);
 	o = small(s);
 	return o ? queued(s, vnb_proto_encode_hello(o, SMALL, &mine)) : BROKEN;
+}
+
+static int exec_started(struct session *s, uint32_t chan)
+{
+	s->running = true;
+	s->exited = false;
+	s->in_eof = false;
+	s->tchan = chan;
+	s->c->pgid = s->t.pid;
+	return GO_ON;
+}
+
+static bool pmix_var(const char *v)
+{
+	return strncmp(v, "PMIX_", 5) == 0 || strncmp(v, "SLURM_PMIX", 10) == 0;
+}
+
+/* EXEC of a task that PMIX_JOB made a client of our PMIx server: its
+ * environment without what slurmstepd's PMIx gave it, plus ours. */
+static int exec_pmix(struct session *s, const struct vnb_msg_hdr *h,
+		     struct vnb_exec *e)
+{
+	vnb_error_t err = {{0}};
+	char **add = NULL, **env = NULL, **orig = e->envp;
+	uint32_t origc = e->envc, n = 0, i;
+	int rc = GO_ON;
+
+	s->have_pj = false;
+	if (vnb_agent_pmix_task_start(s->c, &s->pj, e->uid, e->gid, &add,
+				      &err) < 0) {
+		rc = send_error(s, h->chan, errno,
+				"cannot make the task a PMIx client in the "
+				"VM: %s",
+				err.text);
+		goto out;
+	}
+	for (i = 0; add[i]; i++)
+		n++;
+	env = calloc((size_t)origc + n + 1, sizeof(*env));
+	if (!env) {
+		vnb_agent_pmix_task_end(s->c);
+		rc = send_error(s, h->chan, ENOMEM, "out of memory");
+		goto out;
+	}
+	n = 0;
+	for (i = 0; i < origc; i++)
+		if (!pmix_var(orig[i]))
+			env[n++] = orig[i];
+	for (i = 0; add[i]; i++)
+		env[n++] = add[i];
+	e->envp = env;
+	e->envc = n;
+	if (vnb_task_spawn(&s->t, e, &err) < 0) {
+		vnb_agent_pmix_task_end(s->c);
+		rc = send_error(s, h->chan, errno, "%s", err.text);
+	} else {
+		s->pmix_task = true;
+		s->pmix_dead = false;
+		rc = exec_started(s, h->chan);
+	}
+	e->envp = orig;
+	e->envc = origc;
+out:
+	free(env);
+	vnb_agent_pmix_env_free(add);
+	vnb_proto_pmix_job_free(&s->pj);
+	vnb_proto_exec_free(e);
+	return rc;
 }
 
 static int on_exec(struct session *s, const struct vnb_msg_hdr *h,
@@ -187,6 +308,9 @@ static int on_exec(struct session *s, const struct vnb_msg_hdr *h,
 				  "start vnb-agent with --allow-root");
 	}
 	memset(&s->t, 0, sizeof(s->t));
+	s->c->tchan = h->chan;
+	if (s->have_pj)
+		return exec_pmix(s, h, &e);
 	if (vnb_task_spawn(&s->t, &e, &err) < 0) {
 		int rc = send_error(s, h->chan, errno, "%s", err.text);
 
@@ -194,11 +318,22 @@ static int on_exec(struct session *s, const struct vnb_msg_hdr *h,
 		return rc;
 	}
 	vnb_proto_exec_free(&e);
-	s->running = true;
-	s->exited = false;
-	s->in_eof = false;
-	s->tchan = h->chan;
-	s->c->pgid = s->t.pid;
+	return exec_started(s, h->chan);
+}
+
+static int on_pmix_job(struct session *s, const struct vnb_msg_hdr *h,
+		       const uint8_t *p)
+{
+	vnb_error_t err = {{0}};
+
+	if (s->c->ctl || !s->hello || s->running)
+		return broken(s, h->chan,
+			      "pmix-job only comes before a task's exec");
+	vnb_proto_pmix_job_free(&s->pj);
+	s->have_pj = false;
+	if (vnb_proto_decode_pmix_job(p, h->len, &s->pj, &err) < 0)
+		return broken(s, h->chan, "%s", err.text);
+	s->have_pj = true;
 	return GO_ON;
 }
 
@@ -222,6 +357,17 @@ static int on_msg(struct session *s, const struct vnb_msg_hdr *h,
 		return GO_ON;
 	case VNB_MSG_EXEC:
 		return on_exec(s, h, p);
+	case VNB_MSG_PMIX_JOB:
+		return on_pmix_job(s, h, p);
+	case VNB_MSG_FENCE_DONE: {
+		struct vnb_fence f;
+
+		if (vnb_proto_decode_fence(p, h->len, &f, &err) < 0)
+			return broken(s, h->chan, "%s", err.text);
+		if (s->pmix_task)
+			vnb_agent_pmix_fence_done(s->c, &f);
+		return GO_ON;
+	}
 	case VNB_MSG_STDIN:
 		if (s->c->ctl)
 			return broken(s, h->chan,
@@ -322,6 +468,21 @@ static int send_exit(struct session *s)
 	uint8_t *o;
 
 	task_end(s);
+	if (s->pmix_dead) {
+		/* it connected and never finalized: its peers may wait in a
+		 * fence for it, so the step ends */
+		struct vnb_abort a = {1, ""};
+
+		snprintf(a.text, sizeof(a.text),
+			 "a task in the VM ended (%s %d) without "
+			 "PMIx_Finalize",
+			 s->x.signaled ? "signal" : "status", s->x.code);
+		s->pmix_dead = false;
+		o = small(s);
+		if (!o || queued(s, vnb_proto_encode_abort(o, SMALL, s->tchan,
+							   &a)) != GO_ON)
+			return BROKEN;
+	}
 	o = small(s);
 	return o ? queued(s, vnb_proto_encode_exit(o, SMALL, s->tchan, &s->x))
 		 : BROKEN;
@@ -378,7 +539,7 @@ static void note_exit(struct session *s)
 
 static int session(struct session *s)
 {
-	enum { CH, OUT, ERR, IN, PID, NFDS };
+	enum { CH, OUT, ERR, IN, PID, WAKE, NFDS };
 	struct pollfd pfd[NFDS];
 	size_t room;
 	uint8_t *space;
@@ -397,6 +558,8 @@ static int session(struct session *s)
 		for (int i = 0; i < NFDS; i++)
 			pfd[i].fd = -1;
 		pfd[CH].fd = s->fd;
+		pfd[WAKE].fd = s->c->wake;
+		pfd[WAKE].events = POLLIN;
 		if (room > 0 && vnb_buf_len(&s->in) < IN_LIMIT)
 			pfd[CH].events |= POLLIN;
 		if (vnb_buf_len(&s->out) > 0)
@@ -452,6 +615,8 @@ static int session(struct session *s)
 			feed_stdin(s);
 		if (pfd[PID].revents)
 			note_exit(s);
+		if (pfd[WAKE].revents && take_posts(s) < 0)
+			return BROKEN;
 	}
 }
 
@@ -497,6 +662,10 @@ void *vnb_serve(void *arg)
 		memset(&s, 0, sizeof(s));
 		s.c = c;
 		s.fd = c->port.fd;
+		/* what was posted for a host before this one is not ours */
+		pthread_mutex_lock(&c->mu);
+		vnb_buf_clear(&c->box);
+		pthread_mutex_unlock(&c->mu);
 		s.rd = vnb_proto_reader_create(0);
 		if (!s.rd) {
 			vnb_agent_log("%s: out of memory", c->label);
@@ -509,6 +678,7 @@ void *vnb_serve(void *arg)
 				      rc == LOST ? "the host went away"
 						 : "giving up on the host");
 		task_end(&s);
+		vnb_proto_pmix_job_free(&s.pj);
 		if (rc == BROKEN)
 			give_up(&s);
 		vnb_proto_reader_destroy(s.rd);

@@ -17,10 +17,14 @@
 #ifndef VNB_AGENT_SERVE_H
 #define VNB_AGENT_SERVE_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "agent/agent.h"
+#include "agent/buf.h"
 #include "agent/port.h"
 
 struct vnb_chan {
@@ -31,7 +35,20 @@ struct vnb_chan {
 	/* the running task's process group, 0 when none (for the agent's
 	 * own SIGTERM) */
 	volatile sig_atomic_t pgid;
+	/* messages that other threads (libpmix's) post for the host: the
+	 * serving thread moves them out when wake (an eventfd) says so */
+	pthread_mutex_t mu;
+	struct vnb_buf box;
+	int wake;
+	uint32_t tchan; /* the running task's chan, for posted messages */
 };
+
+/* Set up c's mailbox (mutex, eventfd): 0, or -1 with errno. */
+int vnb_chan_init(struct vnb_chan *c);
+
+/* Queue one whole message (its chan already set) for c's host, from any
+ * thread: 0, or -1 with ENOMEM. */
+int vnb_chan_post(struct vnb_chan *c, const uint8_t *msg, size_t len);
 
 /* The thread's function: serves c forever (arg is a struct vnb_chan). */
 void *vnb_serve(void *arg);

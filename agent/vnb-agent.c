@@ -157,6 +157,12 @@ int main(int argc, char **argv)
 		chans[n].port.path = paths[n];
 		chans[n].port.fd = -1;
 		chans[n].opts = &opts;
+		if (vnb_chan_init(&chans[n]) < 0) {
+			vnb_agent_log("cannot make a channel's mailbox: %s",
+				      strerror(errno));
+			closedir(d);
+			return 1;
+		}
 		ntask += !ctl;
 		n++;
 	}

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "agent/buf.h"
+#include "agent/hostpmix.h"
 #include "common/util.h"
 #include "proto/proto.h"
 
@@ -65,6 +66,8 @@ struct xc {
 	struct vnb_buf out;
 	char **env;
 	bool out_broken[3]; /* fd 1 or 2 gave EPIPE: drop the rest */
+	uint32_t caps; /* the agent's */
+	struct vnb_hostpmix *px; /* a PMIx step: our link to Slurm's */
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -109,6 +112,8 @@ static void cleanup(struct xc *x)
 {
 	size_t i;
 
+	vnb_hostpmix_close(x->px);
+	x->px = NULL;
 	vnb_proto_reader_destroy(x->rd);
 	vnb_buf_release(&x->out);
 	if (x->env) {
@@ -328,6 +333,7 @@ again:
 		    err.text[0] ? err.text : vnb_msg_type_name(h.type));
 		return -1;
 	}
+	x->caps = theirs.caps;
 	if (!(theirs.caps & VNB_CAP_EXEC)) {
 		say("'%s' on %s does not run tasks", theirs.name, x->sock);
 		return -1;
@@ -408,20 +414,80 @@ static int send_exec(struct xc *x, int argc, char **argv)
 	return 0;
 }
 
-static void write_out(struct xc *x, int fd, const uint8_t *p, size_t len)
-{
-	if (x->out_broken[fd] || len == 0)
-		return;
-	if (vnb_write_all(fd, p, len) < 0)
-		x->out_broken[fd] = true; /* EPIPE, ...: drop the rest */
-}
-
 static int queue_msg(struct xc *x, int n)
 {
 	if (n < 0)
 		return -1;
 	vnb_buf_commit(&x->out, (size_t)n);
 	return 0;
+}
+
+/* A step under srun --mpi=pmix: become the rank's client of Slurm's PMIx
+ * and tell the agent who the task is, before EXEC. */
+static int send_pmix_job(struct xc *x)
+{
+	struct vnb_pmix_job j;
+	vnb_error_t err = {{0}};
+	uint8_t *buf;
+	int n;
+
+	if (!getenv("PMIX_NAMESPACE"))
+		return 0;
+	if (!(x->caps & VNB_CAP_PMIX)) {
+		say("the step uses PMIx (srun --mpi=pmix) but the VM's agent "
+		    "on %s is no PMIx server; use an image with a newer "
+		    "vnb-agent, or run the step with --mpi=none",
+		    x->sock);
+		return -1;
+	}
+	x->px = vnb_hostpmix_open(x->dir, &j, &err);
+	if (!x->px) {
+		say("%s", err.text);
+		return -1;
+	}
+	buf =
+	    vnb_buf_reserve(&x->out, VNB_PROTO_HDR_LEN + VNB_PROTO_MAX_PAYLOAD);
+	n = buf ? vnb_proto_encode_pmix_job(
+		      buf, VNB_PROTO_HDR_LEN + VNB_PROTO_MAX_PAYLOAD, TASK_CHAN,
+		      &j)
+		: -1;
+	vnb_proto_pmix_job_free(&j);
+	if (n < 0) {
+		say("the step's layout is too large for the VM's task channel");
+		return -1;
+	}
+	vnb_buf_commit(&x->out, (size_t)n);
+	return 0;
+}
+
+/* The agent's FENCE: into Slurm; a fence that cannot start is answered
+ * at once with its error. */
+static int on_fence(struct xc *x, const uint8_t *p, uint32_t len,
+		    vnb_error_t *err)
+{
+	struct vnb_fence f, d = {0, 0, -1 /* PMIX_ERROR */, NULL, 0};
+	uint8_t *o;
+
+	if (vnb_proto_decode_fence(p, len, &f, err) < 0)
+		return -1;
+	if (x->px && vnb_hostpmix_fence(x->px, &f, err) == 0)
+		return 0;
+	say("a fence of the VM's PMIx cannot go through Slurm: %s",
+	    x->px ? err->text : "this step has no PMIx");
+	d.seq = f.seq;
+	d.flags = f.flags & VNB_FENCE_LEADER;
+	o = vnb_buf_reserve(&x->out, 128);
+	return o ? queue_msg(x, vnb_proto_encode_fence(
+				    o, 128, VNB_MSG_FENCE_DONE, TASK_CHAN, &d))
+		 : -1;
+}
+
+static void write_out(struct xc *x, int fd, const uint8_t *p, size_t len)
+{
+	if (x->out_broken[fd] || len == 0)
+		return;
+	if (vnb_write_all(fd, p, len) < 0)
+		x->out_broken[fd] = true; /* EPIPE, ...: drop the rest */
 }
 
 /* Die the way the task died. */
@@ -442,11 +508,12 @@ static void die_by(int sig)
 /* The relay; returns the exit status, or -1 - signal for a signal. */
 static int relay(struct xc *x)
 {
-	enum { CH, IN, SIG, NFDS };
+	enum { CH, IN, SIG, PX, NFDS };
 	struct pollfd pfd[NFDS];
 	bool in_open = fcntl(STDIN_FILENO, F_GETFD) >= 0;
 	vnb_error_t err = {{0}};
 	struct vnb_proto_error pe;
+	struct vnb_abort ab;
 	struct vnb_exit ex;
 	struct vnb_msg_hdr h;
 	const uint8_t *p;
@@ -481,6 +548,22 @@ static int relay(struct xc *x)
 					goto garbage;
 				say("%s", pe.text);
 				return EXIT_FAIL;
+			case VNB_MSG_FENCE:
+				if (on_fence(x, p, h.len, &err) < 0) {
+					if (err.text[0])
+						goto garbage;
+					return EXIT_FAIL;
+				}
+				break;
+			case VNB_MSG_ABORT:
+				if (vnb_proto_decode_abort(p, h.len, &ab,
+							   &err) < 0)
+					goto garbage;
+				say("%s; aborting the step", ab.text);
+				if (x->px)
+					vnb_hostpmix_abort(x->px, ab.status,
+							   ab.text);
+				break;
 			case VNB_MSG_PING:
 				o = vnb_buf_reserve(&x->out, 64);
 				if (!o || queue_msg(x, vnb_proto_encode_empty(
@@ -505,6 +588,8 @@ static int relay(struct xc *x)
 		pfd[IN].events = POLLIN;
 		pfd[SIG].fd = x->sigfd;
 		pfd[SIG].events = POLLIN;
+		pfd[PX].fd = x->px ? vnb_hostpmix_fd(x->px) : -1;
+		pfd[PX].events = POLLIN;
 		if (poll(pfd, NFDS, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -538,6 +623,19 @@ static int relay(struct xc *x)
 						 n > 0 ? (uint32_t)n : 0};
 			vnb_proto_hdr_encode(o, &dh);
 			vnb_buf_commit(&x->out, VNB_PROTO_HDR_LEN + dh.len);
+		}
+		if (pfd[PX].revents) {
+			uint8_t *m = NULL;
+			size_t ml = 0;
+
+			if (vnb_hostpmix_fence_done(x->px, TASK_CHAN, &m,
+						    &ml) == 0) {
+				int rc = vnb_buf_append(&x->out, m, ml);
+
+				free(m);
+				if (rc < 0)
+					return EXIT_FAIL;
+			}
 		}
 		if (pfd[SIG].revents) {
 			struct signalfd_siginfo si;
@@ -629,7 +727,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	fcntl(x.fd, F_SETFL, O_NONBLOCK);
-	if (send_exec(&x, argc - optind, argv + optind) < 0)
+	if (send_pmix_job(&x) < 0 ||
+	    send_exec(&x, argc - optind, argv + optind) < 0)
 		goto out;
 	rc = relay(&x);
 out:

@@ -60,8 +60,8 @@ static void test_ctl(void)
 	snprintf(path, sizeof(path), "%s/ctl.sock", vm.run);
 	fd = h_client_connect(path);
 	ok(h_client_hello(fd, rd, &hi), "ctl: the agent answers HELLO");
-	is_int(hi.caps, VNB_CAP_EXEC | VNB_CAP_SIGNAL,
-	       "ctl: it can run tasks and signal them");
+	is_int(hi.caps, VNB_CAP_EXEC | VNB_CAP_SIGNAL | VNB_CAP_PMIX,
+	       "ctl: it can run tasks, signal them and serve PMIx");
 	like(hi.name, "vnb-agent ", "ctl: it says its name: %s", hi.name);
 	n = vnb_proto_encode_empty(buf, sizeof(buf), VNB_MSG_PING, 0);
 	ok(h_client_send(fd, buf, n) &&

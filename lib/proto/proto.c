@@ -30,6 +30,7 @@ enum {
 	F_PJ_NODES = 5,
 	F_PJ_PPN = 6,
 	F_PJ_CRED = 7,
+	F_PJ_NOCRED = 8,
 	F_FENCE_SEQ = 1,
 	F_FENCE_FLAGS = 2,
 	F_FENCE_STATUS = 3,
@@ -336,7 +337,8 @@ int vnb_proto_encode_pmix_job(uint8_t *buf, size_t cap, uint32_t chan,
 
 	if (!j->nodes || !j->ppn || !j->nspace[0] || j->rank >= j->size ||
 	    !memchr(j->nspace, '\0', sizeof(j->nspace)) ||
-	    !memchr(j->cred, '\0', sizeof(j->cred))) {
+	    !memchr(j->cred, '\0', sizeof(j->cred)) ||
+	    !memchr(j->nocred, '\0', sizeof(j->nocred))) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -348,6 +350,8 @@ int vnb_proto_encode_pmix_job(uint8_t *buf, size_t cap, uint32_t chan,
 	w_str(&w, F_PJ_NODES, j->nodes);
 	w_str(&w, F_PJ_PPN, j->ppn);
 	w_str(&w, F_PJ_CRED, j->cred);
+	if (j->nocred[0])
+		w_str(&w, F_PJ_NOCRED, j->nocred);
 	return w_end(&w, VNB_MSG_PMIX_JOB, chan);
 }
 
@@ -718,8 +722,9 @@ void vnb_proto_pmix_job_free(struct vnb_pmix_job *j)
 int vnb_proto_decode_pmix_job(const uint8_t *p, size_t len,
 			      struct vnb_pmix_job *j, vnb_error_t *err)
 {
-	static const char *const names[] = {"",	      "nspace", "rank", "size",
-					    "nodeid", "nodes",	"ppn",	"cred"};
+	static const char *const names[] = {"",	    "nspace", "rank",
+					    "size", "nodeid", "nodes",
+					    "ppn",  "cred",   "nocred"};
 	static const char what[] = "pmix-job";
 	struct vnb_pmix_job d;
 	unsigned seen = 0;
@@ -729,7 +734,7 @@ int vnb_proto_decode_pmix_job(const uint8_t *p, size_t len,
 
 	memset(&d, 0, sizeof(d));
 	while ((rc = next_field(p, len, &pos, &f, what, err)) > 0) {
-		if (f.tag < 1 || f.tag > 7)
+		if (f.tag < 1 || f.tag > 8)
 			continue;
 		if (once(&seen, f.tag, what, names[f.tag], err) < 0 ||
 		    (f.tag == F_PJ_NSPACE &&
@@ -745,8 +750,11 @@ int vnb_proto_decode_pmix_job(const uint8_t *p, size_t len,
 		     f_dup(&f, &d.nodes, what, "nodes", err) < 0) ||
 		    (f.tag == F_PJ_PPN &&
 		     f_dup(&f, &d.ppn, what, "ppn", err) < 0) ||
-		    (f.tag == F_PJ_CRED &&
-		     f_str(&f, d.cred, sizeof(d.cred), what, "cred", err) < 0))
+		    (f.tag == F_PJ_CRED && f_str(&f, d.cred, sizeof(d.cred),
+						 what, "cred", err) < 0) ||
+		    (f.tag == F_PJ_NOCRED &&
+		     f_str(&f, d.nocred, sizeof(d.nocred), what, "nocred",
+			   err) < 0))
 			goto fail;
 	}
 	if (rc < 0 || need(seen, 0x7e, what, names, err) < 0)

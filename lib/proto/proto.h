@@ -116,6 +116,7 @@ struct vnb_pmix_job {
 	char *nodes; /* node names in node-id order, comma-separated */
 	char *ppn; /* ranks per node, "0,1;2,3" (PMIx_generate_ppn's form) */
 	char cred[VNB_PROTO_PMIX_NAME_MAX]; /* vnb.cred, "" when none */
+	char nocred[VNB_PROTO_PMIX_NAME_MAX]; /* why there is none, or "" */
 };
 
 /* FENCE (agent) and FENCE_DONE (host).  FENCE's data is the guest's blob

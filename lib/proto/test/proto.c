@@ -29,7 +29,8 @@ static void test_v2_roundtrips(void)
 				 1,
 				 "n1,n2",
 				 "0,1;2,3",
-				 "vnb1:mac=02:00:00:00:00:01"},
+				 "vnb1:mac=02:00:00:00:00:01",
+				 ""},
 			    j2;
 	static const uint8_t blob[] = {0, 1, 2, 0xff, 0};
 	struct vnb_fence f = {7, VNB_FENCE_COLLECT | VNB_FENCE_LEADER, 0, blob,
@@ -52,12 +53,15 @@ static void test_v2_roundtrips(void)
 	   "pmix-job: every field");
 	vnb_proto_pmix_job_free(&j2);
 	vnb_proto_pmix_job_free(NULL);
+	ok(j2.nocred[0] == '\0', "no reason for a missing credential");
 	j.cred[0] = '\0';
+	snprintf(j.nocred, sizeof(j.nocred), "2 tasks, 1 queue set");
 	n = vnb_proto_encode_pmix_job(buf, sizeof(buf), 5, &j);
 	p = split(buf, n, &h);
 	ok(vnb_proto_decode_pmix_job(p, h.len, &j2, &err) == 0 &&
-	       j2.cred[0] == '\0',
-	   "pmix-job without a credential");
+	       j2.cred[0] == '\0' &&
+	       strcmp(j2.nocred, "2 tasks, 1 queue set") == 0,
+	   "pmix-job without a credential, and why");
 	vnb_proto_pmix_job_free(&j2);
 	j.rank = 4;
 	ok(vnb_proto_encode_pmix_job(buf, sizeof(buf), 5, &j) < 0 &&
