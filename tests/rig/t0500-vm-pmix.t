@@ -1,0 +1,74 @@
+#!/bin/bash
+# t0500-vm-pmix.t: PMIx inside the VMs. srun --mpi=pmix --vnic-bypass runs
+# vmpmix (agent/test/vmpmix.c, in the rig's guest image) in the guests of
+# two nodes: each rank reads its own vnb.cred (its own queue set of the
+# job) and every other rank's published value after a collecting fence,
+# relayed through vnb-exec and Slurm's PMIx. The tasks of a step with more
+# tasks on a node than queue sets get none, and are told why with both
+# numbers; a rank that dies before the fence fails the step in bounded
+# time; nothing is left.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+require_root
+require_build
+[ -x "${VNB_BUILD:-$VNB_SRCDIR/build}/agent/test/vmpmix" ] ||
+	plan skip_all "no agent/test/vmpmix in the build (make first)"
+rig_up_once
+
+domains() { rig exec "$1" virsh -q list --all --name 2>/dev/null | grep -c '^vnb-'; }
+node_clean() {
+	local i=$1
+	[ "$(domains "$i")" = 0 ] &&
+		[ -z "$(rig exec "$i" ls -A /run/vnic-bypass 2>/dev/null)" ] &&
+		[ -z "$(rig exec "$i" ls -A /var/lib/vnic-bypass/jobs 2>/dev/null)" ] &&
+		! rig exec "$i" "$VNB_BUILD/tools/vnbctl" ledger | grep -qE ' (claimed|dirty) '
+}
+all_clean() { node_clean 1 && node_clean 2 && node_clean 3; }
+
+ok "no VM or job state on any node before" all_clean
+
+# Every rank: its own credential, every peer's value.
+out=$(run_timeout 300 srun --mpi=pmix -N2 -n4 --vnic-bypass=queues=2 \
+	-o "$TEST_TMP/out.%t" -e "$TEST_TMP/err.%t" vmpmix 2>&1)
+rc=$?
+is "$rc" 0 "srun --mpi=pmix -N2 -n4 --vnic-bypass=queues=2 vmpmix succeeds" ||
+	diag "$out" "$(cat "$TEST_TMP"/out.* "$TEST_TMP"/err.* 2>/dev/null)"
+peers='peers "rank 0 on n1" "rank 1 on n1" "rank 2 on n2" "rank 3 on n2"'
+for t in 0 1 2 3; do
+	like "$(cat "$TEST_TMP/out.$t" 2>/dev/null)" \
+		"^rank $t ok: size 4, cred vnb1:mac=02:[0-9a-f:]+;vlan=10;q=[01];mtu=1500;fs=2048;job=[0-9]+;step=0;rank=$t, $peers\$" \
+		"rank $t reads its own vnb.cred and all 4 ranks' values"
+done
+creds=$(sed -n 's/.*cred \(vnb1:[^,]*\),.*/\1/p' "$TEST_TMP"/out.* 2>/dev/null)
+is "$(sed 's/;step=.*//' <<<"$creds" | sort -u | wc -l)" 4 \
+	"four different queue sets (MAC, queue)"
+is "$(sed -n 's/.*mac=\([^;]*\);.*/\1/p' <<<"$creds" | sort -u | wc -l)" 2 \
+	"on two vNICs, one per node"
+ok "every node is clean after the step" wait_for 60 all_clean
+
+# More tasks on a node than queue sets: no task gets one, and each says
+# why with both numbers (a plain step under MpiDefault=pmix still runs).
+out=$(run_timeout 300 srun --mpi=pmix -N2 -n4 --vnic-bypass -l vmpmix 2>&1)
+rc=$?
+ok "2 tasks per node with 1 queue set per node fail ($rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+like "$out" "FAIL: no vnb.cred: step [0-9]+\.0 runs 2 tasks on n[12] but the job has 1 queue sets there" \
+	"the reason names both numbers"
+fails "no rank got a queue set" grep -q "ok: size" <<<"$out"
+run_timeout 300 srun -N2 -n4 --vnic-bypass true >/dev/null 2>&1
+is "$?" 0 "a step that does not ask for its queue set runs"
+ok "every node is clean after it" wait_for 60 all_clean
+
+# A rank that dies before the fence: the step fails, nothing hangs.
+t0=$(date +%s)
+out=$(VMPMIX_DIE=1 run_timeout 300 srun --mpi=pmix -N2 -n4 \
+	--vnic-bypass=queues=2 vmpmix 2>&1)
+rc=$?
+t1=$(date +%s)
+ok "a step whose rank 1 dies before the fence fails ($rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+like "$out" "without PMIx_Finalize" "the reason is said: $(grep -m1 PMIx_Finalize <<<"$out")"
+diag "it failed after $((t1 - t0)) s"
+fails "no rank passed the fence" grep -q "ok: size" <<<"$out"
+ok "every node is clean after it" wait_for 60 all_clean
+
+done_testing
