@@ -546,6 +546,7 @@ int vnb_agent_pmix_task_start(struct vnb_chan *c, const struct vnb_pmix_job *j,
 		goto fail;
 	}
 	PMIX_LOAD_PROCID(&proc, j->nspace, j->rank);
+	vnb_agent_vlan_admit(j->cred);
 	if (j->cred[0] || j->nocred[0]) {
 		pmix_value_t v;
 

@@ -44,6 +44,11 @@ int vnb_agent_pmix_task_start(struct vnb_chan *c, const struct vnb_pmix_job *j,
 			      vnb_error_t *err);
 void vnb_agent_pmix_env_free(char **env);
 
+/* The guest's virtio-net drops frames of a VLAN that no VLAN device
+ * admits: give the vNIC of a credential with a VLAN one (IF.VID, with
+ * the guest's ip, as root).  Nothing happens when it exists already. */
+void vnb_agent_vlan_admit(const char *cred);
+
 /* The task on c ended.  true when it had connected and not finalized:
  * the step must be aborted (the caller says ABORT to the host). */
 bool vnb_agent_pmix_task_end(struct vnb_chan *c);
