@@ -60,9 +60,16 @@ static enum vnb_prov spec_prov(void)
 	return VNB_PROV_AUTO;
 }
 
+static void mac_text(const uint8_t mac[6], char out[18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
+		 mac[2], mac[3], mac[4], mac[5]);
+}
+
 /* Is the credential given the one the VM's server gave this task? */
 static int same_qset(const char *given, const char *mine, vnb_error_t *err)
 {
+	char gm[18], mm[18];
 	struct vnb_cred g, m;
 
 	if (vnb_cred_decode(given, &g, err) < 0)
@@ -73,12 +80,14 @@ static int same_qset(const char *given, const char *mine, vnb_error_t *err)
 	    g.queue == m.queue && g.job == m.job)
 		return 0;
 	errno = EACCES;
+	mac_text(g.mac, gm);
+	mac_text(m.mac, mm);
 	return vnb_errprintf(err,
-			     "vnb_init: the credential for job %u, queue %u "
-			     "is not this task's (its queue set is job %u, "
-			     "queue %u, from the VM's PMIx server): a task "
-			     "opens its own queue set only",
-			     g.job, g.queue, m.job, m.queue);
+			     "vnb_init: the credential for job %u, vNIC %s, "
+			     "queue %u is not this task's (its queue set is "
+			     "job %u, vNIC %s, queue %u, from the VM's PMIx "
+			     "server): a task opens its own queue set only",
+			     g.job, gm, g.queue, m.job, mm, m.queue);
 }
 
 struct vnb_world *vnb_init(const struct vnb_init_attr *attr, vnb_error_t *err)
