@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -637,4 +638,22 @@ bool vnb_agent_pmix_task_end(struct vnb_chan *c)
 	free(n->local);
 	free(n);
 	return dead;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void vnb_agent_pmix_stop(void)
+{
+	/* no PMIx_server_finalize: it can wedge after a client died (PMIx
+	 * 4.2.2), and the process ends anyway; its files go */
+	if (server_up && tmpdir[0])
+		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }

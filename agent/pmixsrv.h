@@ -49,6 +49,9 @@ void vnb_agent_pmix_env_free(char **env);
  * the guest's ip, as root).  Nothing happens when it exists already. */
 void vnb_agent_vlan_admit(const char *cred);
 
+/* The agent ends: the server's files (its tmpdir) are removed. */
+void vnb_agent_pmix_stop(void);
+
 /* The task on c ended.  true when it had connected and not finalized:
  * the step must be aborted (the caller says ABORT to the host). */
 bool vnb_agent_pmix_task_end(struct vnb_chan *c);

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/pmixsrv.h"
 #include "agent/serve.h"
 #include "common/util.h"
 #include "vm/domain.h"
@@ -208,6 +209,7 @@ int main(int argc, char **argv)
 		if (pg > 0)
 			kill(-pg, SIGKILL);
 	}
+	vnb_agent_pmix_stop();
 	vnb_agent_log("%s: stopped", strsignal(sig));
 	fflush(stderr);
 	_exit(0);
