@@ -3,7 +3,7 @@
  *
  *   vnbctl [--config FILE] check-config [FILE]
  *   vnbctl [--config FILE] ledger [--json]
- *   vnbctl [--config FILE] release JOBID
+ *   vnbctl [--config FILE] release JOBID [--force]
  *   vnbctl [--config FILE] reconcile
  */
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include "ledger/ledger.h"
 #include "node/program.h"
 #include "pool/pool.h"
+#include "record/record.h"
 
 static void usage(FILE *f)
 {
@@ -25,9 +26,44 @@ static void usage(FILE *f)
 		   "commands:\n"
 		   "  check-config [FILE]  validate a configuration file\n"
 		   "  ledger [--json]      show every vNIC and who holds it\n"
-		   "  release JOBID        scrub and free a job's vNICs now\n"
+		   "  release JOBID [--force]\n"
+		   "                       stop a job's VM, scrub and free its "
+		   "vNICs now\n"
 		   "  reconcile            clean up after jobs Slurm no longer "
 		   "runs\n");
+}
+
+/* Is the job's prolog at work here right now?  Releasing under it would
+ * pull its VM away while it boots: the prolog fails and the node drains.
+ * A record that says "begin" for a job Slurm still runs means that (or a
+ * prolog that died, for which --force is the way). */
+static bool prolog_at_work(const struct vnb_conf *conf, uint32_t jobid)
+{
+	struct vnb_record rec;
+
+	return vnb_record_load(conf->state_dir, jobid, &rec, NULL) == 0 &&
+	       rec.state == VNB_RECORD_BEGIN &&
+	       vnb_job_liveness(jobid) == VNB_JOB_ALIVE;
+}
+
+static int release(struct vnb_program *p, uint32_t jobid, bool force)
+{
+	vnb_error_t err = {{0}};
+
+	if (!force && prolog_at_work(p->conf, jobid)) {
+		vnb_log_err("job %u: its prolog is still at work on this node "
+			    "(its record says 'begin'); releasing now would "
+			    "fail it and drain the node: wait for it, or give "
+			    "--force if that prolog died",
+			    jobid);
+		return 1;
+	}
+	if (vnb_node_teardown(&p->node, jobid, &err) < 0) {
+		vnb_log_err("%s", err.text);
+		return 1;
+	}
+	printf("job %u: released\n", jobid);
+	return 0;
 }
 
 static int check_config(const char *path)
@@ -207,16 +243,15 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "release") == 0) {
 		uint64_t jobid;
 
+		bool force = optind + 1 < argc &&
+			     strcmp(argv[optind + 1], "--force") == 0;
+
 		if (optind >= argc ||
 		    vnb_parse_u64(argv[optind], 1, UINT32_MAX, &jobid) < 0) {
 			vnb_log_err("release needs a job id (a number from 1)");
 			rc = 2;
-		} else if (vnb_node_teardown(&p.node, (uint32_t)jobid, &err) <
-			   0) {
-			vnb_log_err("%s", err.text);
-			rc = 1;
 		} else {
-			printf("job %lu: released\n", (unsigned long)jobid);
+			rc = release(&p, (uint32_t)jobid, force);
 		}
 	} else {
 		size_t cleaned = 0;

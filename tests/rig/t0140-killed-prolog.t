@@ -70,9 +70,23 @@ done
 node1 strace -f -qq -o /dev/null \
 	-e inject=sendmsg:signal=KILL:when=$((nmsg - 1)) "$B/prolog/vnb-prolog" >/dev/null 2>&1
 ok "a killed prolog left claims" test "$(held)" -gt 0
+out=$(rig exec 1 "$B/tools/vnbctl" release "$id" 2>&1)
+like "$out" "prolog is still at work" \
+	"vnbctl release refuses a live job whose record says its prolog is at work"
+ok "it left the claims alone" test "$(held)" -gt 0
 ok "the job is cancelled" run_timeout 30 scancel "$id"
 out=$(rig exec 1 "$B/tools/vnbctl" reconcile)
 like "$out" "reconciled 1 job" "vnbctl reconcile cleans the job Slurm no longer runs"
+ok "no domain, claim, record or macvtap; MACs as before" clean
+
+# A prolog that died for a job Slurm still runs: release --force.
+id=$(run_timeout 30 sbatch --parsable -H -w n1 -o /dev/null \
+	--vnic-bypass=vnics=2 --wrap true)
+node1 strace -f -qq -o /dev/null \
+	-e inject=sendmsg:signal=KILL:when=$((nmsg - 1)) "$B/prolog/vnb-prolog" >/dev/null 2>&1
+ok "a killed prolog left claims for held job $id" test "$(held)" -gt 0
+like "$(rig exec 1 "$B/tools/vnbctl" release "$id" --force)" "job $id: released" \
+	"vnbctl release --force frees them"
 ok "no domain, claim, record or macvtap; MACs as before" clean
 
 done_testing

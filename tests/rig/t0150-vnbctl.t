@@ -41,6 +41,8 @@ like "$out" "missing.yaml" "a missing file is named"
 # ledger, table and JSON, and release.
 id=$(run_timeout 30 sbatch --parsable -N1 -w n2 -o /dev/null --vnic-bypass=vnics=3 --wrap 'sleep 120')
 ok "job $id runs" wait_for 60 sh -c "[ \"\$(squeue -h -j $id -o %T)\" = RUNNING ]"
+# Slurm says RUNNING while the prolog still boots the VM: wait for it.
+ok "its prolog is done" wait_for 120 rig exec 2 grep -qx 'state ready' "/var/lib/vnic-bypass/jobs/$id"
 out=$(rig exec 2 "$vnbctl" ledger)
 is "$(grep -c " claimed  $id " <<<"$out")" 3 "ledger: 3 rows claimed by job $id"
 like "$(head -1 <<<"$out")" "^VNIC +POOL +STATE +JOB +SINCE" "ledger: a header"
