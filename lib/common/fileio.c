@@ -1,4 +1,6 @@
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -160,4 +162,43 @@ int vnb_mkdir_p(const char *path, mode_t mode, vnb_error_t *err)
 		}
 	}
 	return 0;
+}
+
+int vnb_file_sweep(int dirfd, const char *name)
+{
+	char prefix[PATH_MAX];
+	struct dirent *de;
+	size_t plen;
+	int fd, n = 0;
+	DIR *d;
+
+	if (snprintf(prefix, sizeof(prefix), ".%s.tmp.", name) >=
+	    (int)sizeof(prefix))
+		return 0;
+	plen = strlen(prefix);
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		char *end;
+		long pid;
+
+		if (strncmp(de->d_name, prefix, plen) != 0)
+			continue;
+		errno = 0;
+		pid = strtol(de->d_name + plen, &end, 10);
+		if (errno || *end || pid <= 0 || pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue; /* its writer lives: not ours to touch */
+		if (unlinkat(dirfd, de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
 }

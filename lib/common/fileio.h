@@ -17,6 +17,11 @@
 int vnb_file_replace(int dirfd, const char *name, const void *buf, size_t len,
 		     mode_t mode, vnb_error_t *err);
 
+/* Remove the temporary files of vnb_file_replace(dirfd, name, ...) that a
+ * writer killed before its rename left behind (".NAME.tmp.PID" with PID no
+ * longer alive).  Returns how many were removed; never fails. */
+int vnb_file_sweep(int dirfd, const char *name);
+
 /* Read a whole file below dirfd (AT_FDCWD for a plain path), at most max
  * bytes.  Returns a NUL-terminated buffer the caller frees, its length in
  * *len when len is not NULL; NULL with errno on failure (ENOENT included). */

@@ -742,6 +742,8 @@ int vnb_ledger_commit(struct vnb_ledger *l, vnb_error_t *err)
 		return vnb_errprintf(err, "%s: out of memory", l->path);
 	remove_stale_tmp(l->dirfd);
 	rc = vnb_file_replace(l->dirfd, LEDGER_NAME, buf, len, 0644, err);
+	if (rc == 0) /* writers killed mid-write left their temp files */
+		vnb_file_sweep(l->dirfd, LEDGER_NAME);
 	free(buf);
 	if (rc < 0)
 		return vnb_errprefix(err, "%s", l->path);

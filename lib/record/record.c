@@ -322,6 +322,7 @@ int vnb_record_remove(const char *state_dir, uint32_t jobid, vnb_error_t *err)
 	if (dfd < 0)
 		return errno == ENOENT ? 0 : -1;
 	snprintf(name, sizeof(name), "%u", jobid);
+	vnb_file_sweep(dfd, name); /* from a prolog killed mid-write */
 	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
 		rc =
 		    vnb_errprintf(err, "cannot remove the record of job %u: %s",

@@ -35,6 +35,8 @@ clean() {
 		[ "$(macs)" = "$before" ] &&
 		! rig exec 1 virsh -q list --all --name | grep -q . &&
 		! rig exec 1 test -e "/run/vnic-bypass/$id" &&
+		[ -z "$(rig exec 1 ls -A /var/lib/vnic-bypass/jobs)" ] &&
+		[ -z "$(rig exec 1 sh -c 'ls -A /var/lib/vnic-bypass | grep tmp')" ] &&
 		[ -z "$(rig exec 1 ip -o link show type macvtap)" ]
 }
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -120,6 +121,50 @@ static void test_files(void)
 	ok(rmdir(dir) == 0, "no temporary file was left behind");
 }
 
+static void touch_at(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT, 0600);
+
+	if (fd >= 0)
+		close(fd);
+}
+
+static void test_sweep(void)
+{
+	char dir[] = "/tmp/vnb-sweep-XXXXXX", name[64];
+	pid_t dead = fork();
+	int dfd;
+
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	if (!mkdtemp(dir) || (dfd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
+		bail_out("mkdtemp: %s", strerror(errno));
+	snprintf(name, sizeof(name), ".rec.tmp.%ld", (long)dead);
+	touch_at(dfd, name);
+	snprintf(name, sizeof(name), ".rec.tmp.%ld", (long)getpid());
+	touch_at(dfd, name);
+	touch_at(dfd, ".rec.tmp.1"); /* init: alive */
+	touch_at(dfd, ".other.tmp.999999999");
+	touch_at(dfd, "rec");
+	is_int(vnb_file_sweep(dfd, "rec"), 1,
+	       "sweep removes the temp file of a dead writer only");
+	snprintf(name, sizeof(name), ".rec.tmp.%ld", (long)dead);
+	ok(faccessat(dfd, name, F_OK, 0) < 0, "the dead writer's is gone");
+	ok(faccessat(dfd, ".rec.tmp.1", F_OK, 0) == 0 &&
+	       faccessat(dfd, "rec", F_OK, 0) == 0 &&
+	       faccessat(dfd, ".other.tmp.999999999", F_OK, 0) == 0,
+	   "a live writer's, the file itself and other names stay");
+	is_int(vnb_file_sweep(dfd, "rec"), 0, "a second sweep finds nothing");
+	unlinkat(dfd, ".rec.tmp.1", 0);
+	unlinkat(dfd, ".other.tmp.999999999", 0);
+	unlinkat(dfd, "rec", 0);
+	snprintf(name, sizeof(name), ".rec.tmp.%ld", (long)getpid());
+	unlinkat(dfd, name, 0);
+	close(dfd);
+	ok(rmdir(dir) == 0, "nothing else was left");
+}
+
 int main(void)
 {
 	test_parse();
@@ -127,5 +172,6 @@ int main(void)
 	test_mac();
 	test_errors();
 	test_files();
+	test_sweep();
 	return done_testing();
 }
