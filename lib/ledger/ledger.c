@@ -549,6 +549,9 @@ static int lock(struct vnb_ledger *l, int op, vnb_error_t *err)
 			return vnb_errprintf(err, "cannot lock %s.lock: %s",
 					     l->path, strerror(errno));
 	}
+	/* a writer killed before its rename left its temp file */
+	if (op == LOCK_EX)
+		vnb_file_sweep(l->dirfd, LEDGER_NAME);
 	return 0;
 }
 
@@ -632,6 +635,8 @@ int vnb_ledger_trylock(struct vnb_ledger *l)
 
 	while ((rc = flock(l->lockfd, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR)
 		;
+	if (rc == 0)
+		vnb_file_sweep(l->dirfd, LEDGER_NAME);
 	return rc;
 }
 
@@ -742,8 +747,6 @@ int vnb_ledger_commit(struct vnb_ledger *l, vnb_error_t *err)
 		return vnb_errprintf(err, "%s: out of memory", l->path);
 	remove_stale_tmp(l->dirfd);
 	rc = vnb_file_replace(l->dirfd, LEDGER_NAME, buf, len, 0644, err);
-	if (rc == 0) /* writers killed mid-write left their temp files */
-		vnb_file_sweep(l->dirfd, LEDGER_NAME);
 	free(buf);
 	if (rc < 0)
 		return vnb_errprefix(err, "%s", l->path);
