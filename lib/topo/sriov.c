@@ -17,63 +17,11 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "topo/sysfs.h"
 #include "topo/topo.h"
 
 /* PCIe counts a PF's VFs in 16 bits. */
 #define VF_MAX 65535
-
-/* The whole unsigned number 0..max in a sysfs attribute below dirfd;
- * -1 when the file is missing (errno ENOENT) or holds something else
- * (errno EINVAL). */
-static long read_uint(int dirfd, const char *path, long max)
-{
-	char buf[32], *end;
-	ssize_t n;
-	long v;
-	int fd;
-
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	do {
-		n = read(fd, buf, sizeof(buf) - 1);
-	} while (n < 0 && errno == EINTR);
-	close(fd);
-	if (n <= 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	buf[n] = '\0';
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
-		buf[--n] = '\0';
-	if (n == 0 || !isdigit((unsigned char)buf[0])) {
-		errno = EINVAL;
-		return -1;
-	}
-	errno = 0;
-	v = strtol(buf, &end, 10);
-	if (errno != 0 || *end != '\0' || v > max) {
-		errno = EINVAL;
-		return -1;
-	}
-	return v;
-}
-
-/* "dddd:bb:dd.f" in hex, function 0-7. */
-static bool pci_shaped(const char *s)
-{
-	static const char shape[] = "xxxx:xx:xx.x";
-	size_t i;
-
-	if (strlen(s) != sizeof(shape) - 1)
-		return false;
-	for (i = 0; shape[i]; i++) {
-		if (shape[i] == 'x' ? !isxdigit((unsigned char)s[i])
-				    : s[i] != shape[i])
-			return false;
-	}
-	return s[11] >= '0' && s[11] <= '7';
-}
 
 /* The first netdev in the directory path below dirfd, or "". */
 static void first_netdev(int dirfd, const char *path, char *name, size_t len)
@@ -128,9 +76,9 @@ int vnb_topo_vf(int sysfs_fd, const char *pf, int vf, struct vnb_topo_vf *out,
 	}
 	close(fd);
 	snprintf(path, sizeof(path), "class/net/%s/device/sriov_totalvfs", pf);
-	total = read_uint(sysfs_fd, path, VF_MAX);
+	total = vnb_topo_read_uint(sysfs_fd, path, VF_MAX);
 	snprintf(path, sizeof(path), "class/net/%s/device/sriov_numvfs", pf);
-	num = read_uint(sysfs_fd, path, VF_MAX);
+	num = vnb_topo_read_uint(sysfs_fd, path, VF_MAX);
 	if (total < 0 || num < 0) {
 		errno = EOPNOTSUPP;
 		return vnb_errprintf(err,
@@ -176,7 +124,7 @@ int vnb_topo_vf(int sysfs_fd, const char *pf, int vf, struct vnb_topo_vf *out,
 	link[n] = '\0';
 	base = strrchr(link, '/');
 	base = base ? base + 1 : link;
-	if (!pci_shaped(base)) {
+	if (!vnb_topo_pci_shaped(base)) {
 		errno = EIO;
 		return vnb_errprintf(
 		    err, "%s points to '%s', not to a PCI address", path, link);
@@ -185,7 +133,7 @@ int vnb_topo_vf(int sysfs_fd, const char *pf, int vf, struct vnb_topo_vf *out,
 		out->pci[i] = (char)tolower((unsigned char)base[i]);
 	snprintf(path, sizeof(path), "class/net/%s/device/virtfn%d/numa_node",
 		 pf, vf);
-	out->numa = (int)read_uint(sysfs_fd, path, 65535);
+	out->numa = (int)vnb_topo_read_uint(sysfs_fd, path, 65535);
 	if (out->numa < 0)
 		out->numa = vnb_topo_netdev_numa(sysfs_fd, pf);
 	snprintf(path, sizeof(path), "class/net/%s/device/virtfn%d/net", pf,

@@ -16,19 +16,17 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "topo/sysfs.h"
 #include "topo/topo.h"
 
 /* Highest NUMA node number we believe (Linux MAX_NUMNODES is 1 << 10). */
 #define NUMA_MAX 65535
 
-/* The integer in a sysfs attribute below dirfd, or -1 when the file is
- * missing, unreadable, not a whole number or outside 0..NUMA_MAX. */
-static int read_numa(int dirfd, const char *path)
+long vnb_topo_read_uint(int dirfd, const char *path, long max)
 {
-	char buf[32];
+	char buf[32], *end;
 	ssize_t n;
 	long v;
-	char *end;
 	int fd;
 
 	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
@@ -38,18 +36,30 @@ static int read_numa(int dirfd, const char *path)
 		n = read(fd, buf, sizeof(buf) - 1);
 	} while (n < 0 && errno == EINTR);
 	close(fd);
-	if (n <= 0)
+	if (n <= 0) {
+		errno = EINVAL;
 		return -1;
+	}
 	buf[n] = '\0';
 	while (n > 0 && isspace((unsigned char)buf[n - 1]))
 		buf[--n] = '\0';
-	if (n == 0 || !(isdigit((unsigned char)buf[0]) || buf[0] == '-'))
+	if (n == 0 || !isdigit((unsigned char)buf[0])) {
+		errno = EINVAL;
 		return -1;
+	}
 	errno = 0;
 	v = strtol(buf, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 0 || v > NUMA_MAX)
+	if (errno != 0 || *end != '\0' || v > max) {
+		errno = EINVAL;
 		return -1;
-	return (int)v;
+	}
+	return v;
+}
+
+/* A NUMA node number in a sysfs attribute, or -1 ("-1", missing, bad). */
+static int read_numa(int dirfd, const char *path)
+{
+	return (int)vnb_topo_read_uint(dirfd, path, NUMA_MAX);
 }
 
 int vnb_topo_netdev_numa(int sysfs_fd, const char *ifname)
@@ -67,8 +77,7 @@ int vnb_topo_netdev_numa(int sysfs_fd, const char *ifname)
 	return numa;
 }
 
-/* "dddd:bb:dd.f" in lower- or upper-case hex. */
-static bool pciaddr_valid(const char *s)
+bool vnb_topo_pci_shaped(const char *s)
 {
 	static const char shape[] = "xxxx:xx:xx.x";
 	size_t i;
@@ -89,7 +98,7 @@ int vnb_topo_pci_numa(int sysfs_fd, const char *pciaddr)
 	int saved = errno;
 	int numa = -1;
 
-	if (sysfs_fd >= 0 && pciaddr && pciaddr_valid(pciaddr)) {
+	if (sysfs_fd >= 0 && pciaddr && vnb_topo_pci_shaped(pciaddr)) {
 		snprintf(path, sizeof(path), "bus/pci/devices/%s/numa_node",
 			 pciaddr);
 		numa = read_numa(sysfs_fd, path);

@@ -270,6 +270,22 @@ rig_up_once() {
 }
 _rig_state() { sed -n "s/^$1=//p" "$VNB_RIG_DIR/rig.state" 2>/dev/null; }
 
+# node_clean I: nothing of any job is left on node nI: no vnb-* domain, run
+# dir, job record (or temp file of one), claim or macvtap.  all_clean: the
+# same on every node of the rig.
+node_clean() {
+	local i=$1
+	! rig exec "$i" virsh -q list --all --name 2>/dev/null | grep -q '^vnb-' &&
+		[ -z "$(rig exec "$i" ls -A /run/vnic-bypass 2>/dev/null)" ] &&
+		[ -z "$(rig exec "$i" ls -A /var/lib/vnic-bypass/jobs 2>/dev/null)" ] &&
+		! rig exec "$i" "$VNB_BUILD/tools/vnbctl" ledger | grep -qE ' (claimed|dirty) ' &&
+		[ -z "$(rig exec "$i" ip -o link show type macvtap 2>/dev/null)" ]
+}
+all_clean() {
+	local i
+	for i in $(seq 1 "$(_rig_state nodes)"); do node_clean "$i" || return 1; done
+}
+
 require_root() {
 	[ "$(id -u)" = 0 ] || plan skip_all "needs root (namespaces, bridges, daemons)"
 }

@@ -15,17 +15,6 @@ diag "guest kernel: ${guest_kernel:-unknown}; host kernel: $(uname -r)"
 
 running() { [ "$(squeue -h -j "$1" -o %T 2>/dev/null)" = RUNNING ]; }
 gone() { [ -z "$(squeue -h -j "$1" -o %T 2>/dev/null)" ]; }
-domains() { rig exec "$1" virsh -q list --all --name 2>/dev/null | grep -c '^vnb-'; }
-# nothing of any job left on node I: domain, run dir, claim, record, macvtap
-node_clean() {
-	local i=$1
-	[ "$(domains "$i")" = 0 ] &&
-		[ -z "$(rig exec "$i" ls -A /run/vnic-bypass 2>/dev/null)" ] &&
-		[ -z "$(rig exec "$i" ls -A /var/lib/vnic-bypass/jobs 2>/dev/null)" ] &&
-		! rig exec "$i" "$VNB_BUILD/tools/vnbctl" ledger | grep -qE ' (claimed|dirty) ' &&
-		[ -z "$(rig exec "$i" ip -o link show type macvtap 2>/dev/null)" ]
-}
-all_clean() { node_clean 1 && node_clean 2 && node_clean 3; }
 
 ok "no VM, run dir, claim or record on any node before" all_clean
 

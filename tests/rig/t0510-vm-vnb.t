@@ -18,14 +18,6 @@ require_build
 	plan skip_all "no agent/test/vmvnb in the build (make first)"
 rig_up_once
 
-domains() { rig exec "$1" virsh -q list --all --name 2>/dev/null | grep -c '^vnb-'; }
-node_clean() {
-	local i=$1
-	[ "$(domains "$i")" = 0 ] &&
-		[ -z "$(rig exec "$i" ls -A /run/vnic-bypass 2>/dev/null)" ] &&
-		[ -z "$(rig exec "$i" ls -A /var/lib/vnic-bypass/jobs 2>/dev/null)" ]
-}
-all_clean() { node_clean 1 && node_clean 2 && node_clean 3; }
 
 for prov in xdp; do
 	out=$(run_timeout 300 srun --mpi=pmix -N2 -n4 \
