@@ -27,7 +27,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +41,7 @@
 
 #include "agent/buf.h"
 #include "agent/hostpmix.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "proto/proto.h"
 
@@ -69,19 +69,6 @@ struct xc {
 	uint32_t caps; /* the agent's */
 	struct vnb_hostpmix *px; /* a PMIx step: our link to Slurm's */
 };
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void say(const char *fmt, ...)
-{
-	char line[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "vnic-bypass: %s\n", line);
-}
 
 static void usage(FILE *f)
 {
@@ -158,7 +145,8 @@ static int take_channel(struct xc *x)
 	uint64_t v;
 
 	if (n == 0) {
-		say("no VM for this job: %s/task.0.sock does not exist; was "
+		vnb_log_err(
+		    "no VM for this job: %s/task.0.sock does not exist; was "
 		    "the job submitted with --vnic-bypass and did its prolog "
 		    "succeed?",
 		    x->dir);
@@ -175,7 +163,8 @@ static int take_channel(struct xc *x)
 				 i);
 			fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 			if (fd < 0) {
-				say("cannot open %s: %s; the job's run "
+				vnb_log_err(
+				    "cannot open %s: %s; the job's run "
 				    "directory must be writable by its user",
 				    lock, strerror(errno));
 				return -1;
@@ -187,7 +176,8 @@ static int take_channel(struct xc *x)
 			close(fd);
 		}
 		if (now_s() >= deadline) {
-			say("all %u task channels of the VM in %s are busy "
+			vnb_log_err(
+			    "all %u task channels of the VM in %s are busy "
 			    "after %u s; does the step run more tasks per "
 			    "node than the job has task slots?",
 			    n, x->dir, x->timeout);
@@ -206,7 +196,8 @@ static int connect_channel(struct xc *x)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
 	if (strlen(x->sock) >= sizeof(sa.sun_path)) {
-		say("the socket path %s is too long (at most %zu bytes)",
+		vnb_log_err(
+		    "the socket path %s is too long (at most %zu bytes)",
 		    x->sock, sizeof(sa.sun_path) - 1);
 		return -1;
 	}
@@ -214,7 +205,8 @@ static int connect_channel(struct xc *x)
 	x->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (x->fd < 0 ||
 	    connect(x->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		say("cannot connect to the VM's task channel %s: %s; is the "
+		vnb_log_err(
+		    "cannot connect to the VM's task channel %s: %s; is the "
 		    "job's VM running?",
 		    x->sock, strerror(errno));
 		return -1;
@@ -279,8 +271,8 @@ static int hello(struct xc *x)
 again:
 	n = vnb_proto_encode_hello(buf, sizeof(buf), &mine);
 	if (n < 0 || vnb_write_all(x->fd, buf, (size_t)n) < 0) {
-		say("cannot talk to the VM's task channel %s: %s", x->sock,
-		    strerror(errno));
+		vnb_log_err("cannot talk to the VM's task channel %s: %s",
+			    x->sock, strerror(errno));
 		return -1;
 	}
 	/* what a host before us left on its way (a port's host can go and
@@ -295,7 +287,7 @@ again:
 		x->rd = vnb_proto_reader_create(0);
 		nap(); /* for the agent to see us go */
 		if (!x->rd) {
-			say("out of memory");
+			vnb_log_err("out of memory");
 			return -1;
 		}
 		if (connect_channel(x) < 0)
@@ -303,39 +295,42 @@ again:
 		goto again;
 	}
 	if (rc == -2) {
-		say("the VM's agent on %s speaks garbage: %s", x->sock,
-		    err.text);
+		vnb_log_err("the VM's agent on %s speaks garbage: %s", x->sock,
+			    err.text);
 		return -1;
 	}
 	if (rc < 0 && errno == ETIMEDOUT) {
-		say("no answer from the VM's agent on %s after %u s; is "
+		vnb_log_err(
+		    "no answer from the VM's agent on %s after %u s; is "
 		    "vnb-agent running in the VM?",
 		    x->sock, x->timeout);
 		return -1;
 	}
 	if (rc == 0) {
-		say("lost the VM's task channel %s before the agent "
-		    "answered: the VM stopped?",
-		    x->sock);
+		vnb_log_err("lost the VM's task channel %s before the agent "
+			    "answered: the VM stopped?",
+			    x->sock);
 		return -1;
 	}
 	if (rc < 0)
 		return -1;
 	if (h.type == VNB_MSG_ERROR &&
 	    vnb_proto_decode_error(p, h.len, &pe, &err) == 0) {
-		say("%s", pe.text);
+		vnb_log_err("%s", pe.text);
 		return -1;
 	}
 	if (h.type != VNB_MSG_HELLO ||
 	    vnb_proto_decode_hello(p, h.len, &theirs, &err) < 0 ||
 	    vnb_proto_negotiate(&mine, &theirs, &err) < 0) {
-		say("the VM's agent on %s did not say hello: %s", x->sock,
-		    err.text[0] ? err.text : vnb_msg_type_name(h.type));
+		vnb_log_err("the VM's agent on %s did not say hello: %s",
+			    x->sock,
+			    err.text[0] ? err.text : vnb_msg_type_name(h.type));
 		return -1;
 	}
 	x->caps = theirs.caps;
 	if (!(theirs.caps & VNB_CAP_EXEC)) {
-		say("'%s' on %s does not run tasks", theirs.name, x->sock);
+		vnb_log_err("'%s' on %s does not run tasks", theirs.name,
+			    x->sock);
 		return -1;
 	}
 	return 0;
@@ -390,20 +385,21 @@ static int send_exec(struct xc *x, int argc, char **argv)
 		e.cwd = pwd && pwd[0] == '/' ? (char *)pwd : "/";
 	e.argc = (uint32_t)argc;
 	if (make_env(x, &e.envc) < 0) {
-		say("out of memory");
+		vnb_log_err("out of memory");
 		return -1;
 	}
 	e.envp = x->env;
 	buf =
 	    vnb_buf_reserve(&x->out, VNB_PROTO_HDR_LEN + VNB_PROTO_MAX_PAYLOAD);
 	if (!buf) {
-		say("out of memory");
+		vnb_log_err("out of memory");
 		return -1;
 	}
 	n = vnb_proto_encode_exec(
 	    buf, VNB_PROTO_HDR_LEN + VNB_PROTO_MAX_PAYLOAD, TASK_CHAN, &e);
 	if (n < 0) {
-		say("the task's command line and environment are too large "
+		vnb_log_err(
+		    "the task's command line and environment are too large "
 		    "for the VM's task channel (at most %u arguments and %u "
 		    "variables in %u bytes)",
 		    VNB_PROTO_MAX_ARGS, VNB_PROTO_MAX_ARGS,
@@ -434,7 +430,8 @@ static int send_pmix_job(struct xc *x)
 	if (!getenv("PMIX_NAMESPACE"))
 		return 0;
 	if (!(x->caps & VNB_CAP_PMIX)) {
-		say("the step uses PMIx (srun --mpi=pmix) but the VM's agent "
+		vnb_log_err(
+		    "the step uses PMIx (srun --mpi=pmix) but the VM's agent "
 		    "on %s is no PMIx server; use an image with a newer "
 		    "vnb-agent, or run the step with --mpi=none",
 		    x->sock);
@@ -442,7 +439,7 @@ static int send_pmix_job(struct xc *x)
 	}
 	x->px = vnb_hostpmix_open(x->dir, &j, &err);
 	if (!x->px) {
-		say("%s", err.text);
+		vnb_log_err("%s", err.text);
 		return -1;
 	}
 	buf =
@@ -453,7 +450,8 @@ static int send_pmix_job(struct xc *x)
 		: -1;
 	vnb_proto_pmix_job_free(&j);
 	if (n < 0) {
-		say("the step's layout is too large for the VM's task channel");
+		vnb_log_err(
+		    "the step's layout is too large for the VM's task channel");
 		return -1;
 	}
 	vnb_buf_commit(&x->out, (size_t)n);
@@ -472,8 +470,8 @@ static int on_fence(struct xc *x, const uint8_t *p, uint32_t len,
 		return -1;
 	if (x->px && vnb_hostpmix_fence(x->px, &f, err) == 0)
 		return 0;
-	say("a fence of the VM's PMIx cannot go through Slurm: %s",
-	    x->px ? err->text : "this step has no PMIx");
+	vnb_log_err("a fence of the VM's PMIx cannot go through Slurm: %s",
+		    x->px ? err->text : "this step has no PMIx");
 	d.seq = f.seq;
 	d.flags = f.flags & VNB_FENCE_LEADER;
 	o = vnb_buf_reserve(&x->out, 128);
@@ -546,7 +544,7 @@ static int relay(struct xc *x)
 				if (vnb_proto_decode_error(p, h.len, &pe,
 							   &err) < 0)
 					goto garbage;
-				say("%s", pe.text);
+				vnb_log_err("%s", pe.text);
 				return EXIT_FAIL;
 			case VNB_MSG_FENCE:
 				if (on_fence(x, p, h.len, &err) < 0) {
@@ -559,7 +557,7 @@ static int relay(struct xc *x)
 				if (vnb_proto_decode_abort(p, h.len, &ab,
 							   &err) < 0)
 					goto garbage;
-				say("%s; aborting the step", ab.text);
+				vnb_log_err("%s; aborting the step", ab.text);
 				if (x->px)
 					vnb_hostpmix_abort(x->px, ab.status,
 							   ab.text);
@@ -593,7 +591,7 @@ static int relay(struct xc *x)
 		if (poll(pfd, NFDS, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			say("poll: %s", strerror(errno));
+			vnb_log_err("poll: %s", strerror(errno));
 			return EXIT_FAIL;
 		}
 		if (pfd[CH].revents & POLLOUT) {
@@ -653,10 +651,11 @@ static int relay(struct xc *x)
 		}
 	}
 garbage:
-	say("the VM's agent on %s speaks garbage: %s", x->sock, err.text);
+	vnb_log_err("the VM's agent on %s speaks garbage: %s", x->sock,
+		    err.text);
 	return EXIT_FAIL;
 lost:
-	say("lost the VM's task channel %s: the VM stopped?", x->sock);
+	vnb_log_err("lost the VM's task channel %s: the VM stopped?", x->sock);
 	return EXIT_LOST;
 }
 
@@ -684,7 +683,8 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			if (vnb_parse_u64(optarg, 1, 86400, &v) < 0) {
-				say("--timeout %s: want seconds, 1 to 86400",
+				vnb_log_err(
+				    "--timeout %s: want seconds, 1 to 86400",
 				    optarg);
 				return 2;
 			}
@@ -703,14 +703,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!x.dir || !x.dir[0]) {
-		say("no run directory: give --run-dir DIR or set VNB_RUN_DIR "
+		vnb_log_err(
+		    "no run directory: give --run-dir DIR or set VNB_RUN_DIR "
 		    "(the SPANK plugin does)");
 		return EXIT_FAIL;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	x.rd = vnb_proto_reader_create(0);
 	if (!x.rd) {
-		say("out of memory");
+		vnb_log_err("out of memory");
 		return EXIT_FAIL;
 	}
 	if (take_channel(&x) < 0 || hello(&x) < 0)
@@ -723,7 +724,7 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	x.sigfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (x.sigfd < 0) {
-		say("signalfd: %s", strerror(errno));
+		vnb_log_err("signalfd: %s", strerror(errno));
 		goto out;
 	}
 	fcntl(x.fd, F_SETFL, O_NONBLOCK);
