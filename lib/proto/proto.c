@@ -20,8 +20,10 @@ enum {
 	F_SIGNAL_SIGNO = 1,
 	F_EXIT_SIGNALED = 1,
 	F_EXIT_CODE = 2,
-	F_ERROR_ERRNUM = 1,
-	F_ERROR_TEXT = 2,
+	/* ERROR, and ABORT (version 2): a code (errno, exit status) and a
+	 * text */
+	F_CODE = 1,
+	F_TEXT = 2,
 	/* version 2 */
 	F_PJ_NSPACE = 1,
 	F_PJ_RANK = 2,
@@ -35,8 +37,6 @@ enum {
 	F_FENCE_FLAGS = 2,
 	F_FENCE_STATUS = 3,
 	F_FENCE_DATA = 4,
-	F_ABORT_STATUS = 1,
-	F_ABORT_TEXT = 2,
 };
 #define FIELD_HDR 6
 
@@ -302,19 +302,28 @@ int vnb_proto_encode_exit(uint8_t *buf, size_t cap, uint32_t chan,
 	return w_end(&w, VNB_MSG_EXIT, chan);
 }
 
-int vnb_proto_encode_error(uint8_t *buf, size_t cap, uint32_t chan,
-			   const struct vnb_proto_error *e)
+/* ERROR and ABORT: a 32-bit code and a text. */
+static int encode_code_text(uint8_t *buf, size_t cap, unsigned type,
+			    uint32_t chan, int32_t code, const char *text,
+			    size_t textcap)
 {
 	struct writer w;
 
-	if (!memchr(e->text, '\0', sizeof(e->text))) {
+	if (!memchr(text, '\0', textcap)) {
 		errno = EINVAL;
 		return -1;
 	}
 	w_begin(&w, buf, cap);
-	w_u32(&w, F_ERROR_ERRNUM, (uint32_t)e->errnum);
-	w_str(&w, F_ERROR_TEXT, e->text);
-	return w_end(&w, VNB_MSG_ERROR, chan);
+	w_u32(&w, F_CODE, (uint32_t)code);
+	w_str(&w, F_TEXT, text);
+	return w_end(&w, type, chan);
+}
+
+int vnb_proto_encode_error(uint8_t *buf, size_t cap, uint32_t chan,
+			   const struct vnb_proto_error *e)
+{
+	return encode_code_text(buf, cap, VNB_MSG_ERROR, chan, e->errnum,
+				e->text, sizeof(e->text));
 }
 
 int vnb_proto_encode_empty(uint8_t *buf, size_t cap, unsigned type,
@@ -376,16 +385,8 @@ int vnb_proto_encode_fence(uint8_t *buf, size_t cap, unsigned type,
 int vnb_proto_encode_abort(uint8_t *buf, size_t cap, uint32_t chan,
 			   const struct vnb_abort *a)
 {
-	struct writer w;
-
-	if (!memchr(a->text, '\0', sizeof(a->text))) {
-		errno = EINVAL;
-		return -1;
-	}
-	w_begin(&w, buf, cap);
-	w_u32(&w, F_ABORT_STATUS, (uint32_t)a->status);
-	w_str(&w, F_ABORT_TEXT, a->text);
-	return w_end(&w, VNB_MSG_ABORT, chan);
+	return encode_code_text(buf, cap, VNB_MSG_ABORT, chan, a->status,
+				a->text, sizeof(a->text));
 }
 
 /*
@@ -665,31 +666,44 @@ int vnb_proto_decode_exit(const uint8_t *p, size_t len, struct vnb_exit *x,
 	return 0;
 }
 
-int vnb_proto_decode_error(const uint8_t *p, size_t len,
-			   struct vnb_proto_error *e, vnb_error_t *err)
+/* ERROR and ABORT: the code and the text, both required. */
+static int decode_code_text(const uint8_t *p, size_t len, const char *what,
+			    const char *code_name, int32_t *code, char *text,
+			    size_t textcap, vnb_error_t *err)
 {
-	static const char *const names[] = {"", "errnum", "text"};
-	struct vnb_proto_error d;
+	const char *const names[] = {"", code_name, "text"};
 	unsigned seen = 0;
 	struct field f;
 	size_t pos = 0;
 	uint32_t v = 0;
 	int rc;
 
-	memset(&d, 0, sizeof(d));
-	while ((rc = next_field(p, len, &pos, &f, "error", err)) > 0) {
-		if (f.tag < 1 || f.tag > 2)
+	text[0] = '\0';
+	while ((rc = next_field(p, len, &pos, &f, what, err)) > 0) {
+		if (f.tag < F_CODE || f.tag > F_TEXT)
 			continue;
-		if (once(&seen, f.tag, "error", names[f.tag], err) < 0 ||
-		    (f.tag == F_ERROR_ERRNUM &&
-		     f_u32(&f, &v, "error", "errnum", err) < 0) ||
-		    (f.tag == F_ERROR_TEXT && f_str(&f, d.text, sizeof(d.text),
-						    "error", "text", err) < 0))
+		if (once(&seen, f.tag, what, names[f.tag], err) < 0 ||
+		    (f.tag == F_CODE &&
+		     f_u32(&f, &v, what, code_name, err) < 0) ||
+		    (f.tag == F_TEXT &&
+		     f_str(&f, text, textcap, what, "text", err) < 0))
 			return -1;
 	}
-	if (rc < 0 || need(seen, 0x6, "error", names, err) < 0)
+	if (rc < 0 || need(seen, 0x6, what, names, err) < 0)
 		return -1;
-	d.errnum = (int32_t)v;
+	*code = (int32_t)v;
+	return 0;
+}
+
+int vnb_proto_decode_error(const uint8_t *p, size_t len,
+			   struct vnb_proto_error *e, vnb_error_t *err)
+{
+	struct vnb_proto_error d;
+
+	memset(&d, 0, sizeof(d));
+	if (decode_code_text(p, len, "error", "errnum", &d.errnum, d.text,
+			     sizeof(d.text), err) < 0)
+		return -1;
 	*e = d;
 	return 0;
 }
@@ -817,28 +831,12 @@ int vnb_proto_decode_fence(const uint8_t *p, size_t len, struct vnb_fence *f,
 int vnb_proto_decode_abort(const uint8_t *p, size_t len, struct vnb_abort *a,
 			   vnb_error_t *err)
 {
-	static const char *const names[] = {"", "status", "text"};
 	struct vnb_abort d;
-	unsigned seen = 0;
-	struct field f;
-	size_t pos = 0;
-	uint32_t v = 0;
-	int rc;
 
 	memset(&d, 0, sizeof(d));
-	while ((rc = next_field(p, len, &pos, &f, "abort", err)) > 0) {
-		if (f.tag < 1 || f.tag > 2)
-			continue;
-		if (once(&seen, f.tag, "abort", names[f.tag], err) < 0 ||
-		    (f.tag == F_ABORT_STATUS &&
-		     f_u32(&f, &v, "abort", "status", err) < 0) ||
-		    (f.tag == F_ABORT_TEXT && f_str(&f, d.text, sizeof(d.text),
-						    "abort", "text", err) < 0))
-			return -1;
-	}
-	if (rc < 0 || need(seen, 0x6, "abort", names, err) < 0)
+	if (decode_code_text(p, len, "abort", "status", &d.status, d.text,
+			     sizeof(d.text), err) < 0)
 		return -1;
-	d.status = (int32_t)v;
 	*a = d;
 	return 0;
 }
