@@ -204,8 +204,17 @@ static void keep_console(const struct vnb_node *node,
 	int dfd;
 
 	text = vnb_file_read(AT_FDCWD, vm->console, 1 << 20, &len, NULL);
-	if (!text)
+	if (!text) {
+		if (err) {
+			size_t n = strlen(err->text);
+
+			snprintf(err->text + n, sizeof(err->text) - n,
+				 "; it wrote no console (see libvirt's log "
+				 "of %s)",
+				 vm->name);
+		}
 		return;
+	}
 	if (snprintf(dir, sizeof(dir), "%s/consoles", node->conf->state_dir) >=
 	    (int)sizeof(dir)) {
 		free(text);
@@ -235,9 +244,11 @@ static int wait_agent(const struct vnb_node *node, const struct vnb_node_vm *vm,
 		return node->wait_agent(node, vm, err);
 	if (vnb_vm_channel_path(&vm->spec, -1, ctl, sizeof(ctl)) < 0)
 		return vnb_errprintf(err, "%s: path too long", vm->dir);
+	/* No console path in the message: the rollback removes the run
+	 * dir, and keep_console says where the kept copy is. */
 	return vnb_vm_wait_agent(ctl, (int)node->conf->boot_timeout * 1000,
-				 node->vm, node->vm_ctx, vm->name, vm->console,
-				 NULL, err);
+				 node->vm, node->vm_ctx, vm->name, NULL, NULL,
+				 err);
 }
 
 /* The PCI address of each VF, for its <hostdev> interface. */
