@@ -204,15 +204,19 @@ static void keep_console(const struct vnb_node *node,
 	int dfd;
 
 	text = vnb_file_read(AT_FDCWD, vm->console, 1 << 20, &len, NULL);
-	if (!text) {
+	if (!text || len == 0) {
+		/* nothing to keep: the kernel did not get as far as a
+		 * line (the image's cmdline may say "quiet") */
 		if (err) {
 			size_t n = strlen(err->text);
 
 			snprintf(err->text + n, sizeof(err->text) - n,
-				 "; it wrote no console (see libvirt's log "
-				 "of %s)",
+				 "; it wrote nothing on its console (see "
+				 "libvirt's log of %s, or boot the image "
+				 "without \"quiet\")",
 				 vm->name);
 		}
+		free(text);
 		return;
 	}
 	if (snprintf(dir, sizeof(dir), "%s/consoles", node->conf->state_dir) >=

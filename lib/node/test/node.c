@@ -210,6 +210,8 @@ static const struct vnb_vm_ops fake_vm_ops = {
     .list = v_list,
 };
 
+static bool console_silent; /* a guest that hangs before its first line */
+
 static int fake_wait(const struct vnb_node *node, const struct vnb_node_vm *vm,
 		     vnb_error_t *err)
 {
@@ -222,7 +224,8 @@ static int fake_wait(const struct vnb_node *node, const struct vnb_node_vm *vm,
 		return 0;
 	f = fopen(vm->console, "w");
 	if (f) {
-		fputs("Kernel panic - not syncing: VFS\n", f);
+		if (!console_silent)
+			fputs("Kernel panic - not syncing: VFS\n", f);
 		fclose(f);
 	}
 	errno = ETIMEDOUT;
@@ -451,6 +454,21 @@ static void test_vm(struct vnb_node *node, const char *dir)
 	ok(xml && strstr(xml, "Kernel panic"), "the console was kept");
 	free(xml);
 	ok(vm_job_gone(node, dir, 11), "everything else was undone");
+
+	/* A guest silent on its console: no empty copy is kept, and the
+	 * message says where else to look. */
+	fake_reset();
+	console_silent = true;
+	unlink(path);
+	ok(vnb_node_setup(node, &j, "vnics=1", &err) < 0 && errno == ETIMEDOUT,
+	   "setup fails when a silent guest does not answer");
+	like(err.text,
+	     "wrote nothing on its console (see libvirt's log of "
+	     "vnb-11",
+	     "the message says the console is empty: %s", err.text);
+	ok(access(path, F_OK) < 0, "no empty console copy is kept");
+	ok(vm_job_gone(node, dir, 11), "everything else was undone");
+	console_silent = false;
 	agent_answers = true;
 
 	/* A VM that cannot be stopped keeps its vNICs claimed. */
