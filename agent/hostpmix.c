@@ -172,21 +172,18 @@ static int take_qset(struct vnb_hostpmix *h, const char *dir,
 {
 	char path[PATH_MAX], *text;
 	const char *step = getenv("SLURM_STEP_ID");
-	unsigned nq = 0, k, i;
+	unsigned nq, k, i;
 	uint32_t nlocal = local_count(j);
 	struct vnb_cred c;
 	uint64_t sid = 0;
 	size_t len = 0;
 
-	for (;; nq++) {
-		snprintf(path, sizeof(path), "%s/qset.%u", dir, nq);
-		if (access(path, F_OK) < 0)
-			break;
-	}
+	nq = vnb_file_count_seq(dir, "qset.", "");
 	if (nq == 0)
 		return 0; /* a job without queue sets: no vnb.cred */
 	if (nlocal > nq) {
-		/* the tasks run, but none of them gets a queue set: libvnb
+		/* the plugin refuses such a step at launch; should one get
+		 * here anyway, its tasks run without a queue set and libvnb
 		 * says why when it looks for one (vnb.cred.none) */
 		snprintf(j->nocred, sizeof(j->nocred),
 			 "step %s.%s runs %u tasks on %s but the job has %u "

@@ -13,6 +13,7 @@
 
 #include <slurm/slurm.h>
 
+#include "common/fileio.h"
 #include "spank/plugin.h"
 
 /* Is this a step whose tasks run in the VM? */
@@ -57,26 +58,10 @@ int vnb_spank_remote_task_init(spank_t sp)
 	return -1;
 }
 
-/* The number of task channels of the VM: task.0.sock, task.1.sock, ... */
-static unsigned channels(const char *dir)
-{
-	char path[4200];
-	unsigned n = 0;
-
-	for (;;) {
-		int k = snprintf(path, sizeof(path), "%s/task.%u.sock", dir, n);
-
-		if (k < 0 || (size_t)k >= sizeof(path) ||
-		    access(path, F_OK) < 0)
-			return n;
-		n++;
-	}
-}
-
 int vnb_spank_remote_step_check(spank_t sp)
 {
 	uint32_t ntasks = 0;
-	unsigned nchan;
+	unsigned nchan, nq;
 
 	if (!in_vm_step(sp))
 		return 0;
@@ -85,7 +70,7 @@ int vnb_spank_remote_step_check(spank_t sp)
 		slurm_error("vnic-bypass: cannot get the step's task count");
 		return -1;
 	}
-	nchan = channels(vnb_plugin.run_dir);
+	nchan = vnb_file_count_seq(vnb_plugin.run_dir, "task.", ".sock");
 	if (nchan == 0) {
 		slurm_error("vnic-bypass: the job's VM has no task channel in "
 			    "%s; did the prolog boot it?",
@@ -98,6 +83,19 @@ int vnb_spank_remote_step_check(spank_t sp)
 			    "CPU of the job here); ask for fewer tasks per "
 			    "node or more CPUs",
 			    ntasks, nchan);
+		return -1;
+	}
+	/* Two tasks never share a queue set: a step with more tasks here
+	 * than the job has queue sets fails now, not in each task's
+	 * vnb_init. */
+	nq = vnb_file_count_seq(vnb_plugin.run_dir, "qset.", "");
+	if (ntasks > nq) {
+		slurm_error("vnic-bypass: this step has %u tasks on this node "
+			    "but the job has %u queue sets here (vnics x "
+			    "queues); ask for more with "
+			    "--vnic-bypass=vnics=N,queues=Q or run fewer "
+			    "tasks per node",
+			    ntasks, nq);
 		return -1;
 	}
 	return 0;

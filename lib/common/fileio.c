@@ -202,3 +202,19 @@ int vnb_file_sweep(int dirfd, const char *name)
 	closedir(d);
 	return n;
 }
+
+unsigned vnb_file_count_seq(const char *dir, const char *prefix,
+			    const char *suffix)
+{
+	char path[PATH_MAX];
+	unsigned n = 0;
+
+	for (;; n++) {
+		int k = snprintf(path, sizeof(path), "%s/%s%u%s", dir, prefix,
+				 n, suffix);
+
+		if (k < 0 || (size_t)k >= sizeof(path) ||
+		    access(path, F_OK) < 0)
+			return n;
+	}
+}

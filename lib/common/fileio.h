@@ -28,6 +28,11 @@ int vnb_file_sweep(int dirfd, const char *name);
 char *vnb_file_read(int dirfd, const char *name, size_t max, size_t *len,
 		    vnb_error_t *err);
 
+/* How many of dir/PREFIX0SUFFIX, dir/PREFIX1SUFFIX, ... exist, counting
+ * from 0 up to the first missing one (a run dir's task.N.sock, qset.N). */
+unsigned vnb_file_count_seq(const char *dir, const char *prefix,
+			    const char *suffix);
+
 /* mkdir -p with mode for the directories it creates. */
 int vnb_mkdir_p(const char *path, mode_t mode, vnb_error_t *err);
 

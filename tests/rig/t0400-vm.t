@@ -19,9 +19,9 @@ gone() { [ -z "$(squeue -h -j "$1" -o %T 2>/dev/null)" ]; }
 ok "no VM, run dir, claim or record on any node before" all_clean
 
 # The tasks run in the guests.
-out=$(run_timeout 180 srun -N2 -n4 --vnic-bypass -l uname -r 2>&1)
+out=$(run_timeout 180 srun -N2 -n4 --vnic-bypass=vnics=2 -l uname -r 2>&1)
 rc=$?
-is "$rc" 0 "srun -N2 -n4 --vnic-bypass uname -r succeeds" || diag "$out"
+is "$rc" 0 "srun -N2 -n4 --vnic-bypass=vnics=2 uname -r succeeds" || diag "$out"
 is "$(grep -c "^[0-3]: ${guest_kernel:-x}\$" <<<"$out")" 4 \
 	"all 4 tasks print the guest kernel ($guest_kernel)"
 fails "none prints the host's kernel" grep -q ": $(uname -r)\$" <<<"$out"

@@ -38,16 +38,17 @@ is "$(sed -n 's/.*mac=\([^;]*\);.*/\1/p' <<<"$creds" | sort -u | wc -l)" 2 \
 	"on two vNICs, one per node"
 ok "every node is clean after the step" wait_for 60 all_clean
 
-# More tasks on a node than queue sets: no task gets one, and each says
-# why with both numbers (a plain step under MpiDefault=pmix still runs).
+# More tasks on a node than queue sets: the step fails at launch, before
+# any task runs, and says why with both numbers.
 out=$(run_timeout 300 srun --mpi=pmix -N2 -n4 --vnic-bypass -l vmpmix 2>&1)
 rc=$?
 ok "2 tasks per node with 1 queue set per node fail ($rc)" test "$rc" -ne 0 -a "$rc" -ne 124
-like "$out" "FAIL: no vnb.cred: step [0-9]+\.0 runs 2 tasks on n[12] but the job has 1 queue sets there" \
-	"the reason names both numbers"
-fails "no rank got a queue set" grep -q "ok: size" <<<"$out"
+like "$out" "this step has 2 tasks on this node but the job has 1 queue sets here \(vnics x queues\); ask for more with --vnic-bypass=vnics=N,queues=Q" \
+	"the reason names both numbers: $(grep -m1 -o 'this step has.*' <<<"$out")"
+fails "no task ran" grep -q "ok: size\|FAIL" <<<"$out"
 run_timeout 300 srun -N2 -n4 --vnic-bypass true >/dev/null 2>&1
-is "$?" 0 "a step that does not ask for its queue set runs"
+rc=$?
+ok "so does a step that would not open its queue set ($rc)" test "$rc" -ne 0 -a "$rc" -ne 124
 ok "every node is clean after it" wait_for 60 all_clean
 
 # A rank that dies before the fence: the step fails, nothing hangs.

@@ -1,7 +1,7 @@
 #!/bin/bash
 # t0520-vm-mpi.t: Open MPI from Debian in the guests, bootstrapped by the
 # agents' PMIx servers through vnb-exec and Slurm's PMIx: srun --mpi=pmix
-# -N2 -n4 --vnic-bypass mpihello (agent/test/mpihello.c) allreduces
+# -N2 -n4 --vnic-bypass=vnics=2 mpihello (agent/test/mpihello.c) allreduces
 # correctly on every rank and prints no warning.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -33,10 +33,10 @@ rc=$?
 echo "pings before MPI_Init: $((i + 1))"
 ip neigh; grep -A1 "^Tcp:" /proc/net/snmp; cat /proc/net/stat/arp_cache
 exit $rc'
-out=$(run_timeout 300 srun --mpi=pmix -N2 -n4 --vnic-bypass \
+out=$(run_timeout 300 srun --mpi=pmix -N2 -n4 --vnic-bypass=vnics=2 \
 	-o "$TEST_TMP/out.%t" -e "$TEST_TMP/err.%t" sh -c "$task" 2>&1)
 rc=$?
-is "$rc" 0 "srun --mpi=pmix -N2 -n4 --vnic-bypass mpihello succeeds" ||
+is "$rc" 0 "srun --mpi=pmix -N2 -n4 --vnic-bypass=vnics=2 mpihello succeeds" ||
 	diag "$out" "$(cat "$TEST_TMP"/out.* "$TEST_TMP"/err.* 2>/dev/null)"
 for t in 0 1 2 3; do
 	n=$((t / 2 + 1))

@@ -165,6 +165,34 @@ static void test_sweep(void)
 	ok(rmdir(dir) == 0, "nothing else was left");
 }
 
+static void test_count_seq(void)
+{
+	char dir[] = "/tmp/vnb-seq-XXXXXX";
+	int dfd;
+
+	if (!mkdtemp(dir) || (dfd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
+		bail_out("mkdtemp: %s", strerror(errno));
+	is_int(vnb_file_count_seq(dir, "qset.", ""), 0, "none in an empty dir");
+	touch_at(dfd, "qset.0");
+	touch_at(dfd, "qset.1");
+	touch_at(dfd, "qset.3");
+	touch_at(dfd, "task.0.sock");
+	touch_at(dfd, "qset.0.lock");
+	is_int(vnb_file_count_seq(dir, "qset.", ""), 2,
+	       "qset.0 and qset.1: 2, up to the first gap");
+	is_int(vnb_file_count_seq(dir, "task.", ".sock"), 1,
+	       "task.0.sock: 1, with a suffix");
+	is_int(vnb_file_count_seq("/nonexistent", "qset.", ""), 0,
+	       "none in a missing dir");
+	unlinkat(dfd, "qset.0", 0);
+	unlinkat(dfd, "qset.1", 0);
+	unlinkat(dfd, "qset.3", 0);
+	unlinkat(dfd, "task.0.sock", 0);
+	unlinkat(dfd, "qset.0.lock", 0);
+	close(dfd);
+	ok(rmdir(dir) == 0, "nothing else was left");
+}
+
 int main(void)
 {
 	test_parse();
@@ -173,5 +201,6 @@ int main(void)
 	test_errors();
 	test_files();
 	test_sweep();
+	test_count_seq();
 	return done_testing();
 }
