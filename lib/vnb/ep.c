@@ -741,10 +741,29 @@ struct vnb_ep *vnb_ep_open_cred(const char *cred, enum vnb_prov prov,
 {
 	struct vnb_ep_attr attr;
 	struct vnb_cred c;
+	const char *mode;
 
 	if (vnb_cred_decode(cred, &c, err) < 0)
 		return NULL;
 	memset(&attr, 0, sizeof(attr));
+	/* the xdp provider's attach mode, for the admin or a benchmark
+	 * (the endpoint's flags, where vnb_ep_open takes them) */
+	mode = getenv("VNB_XDP_MODE");
+	if (mode && *mode) {
+		if (strcmp(mode, "skb") == 0) {
+			attr.flags = VNB_EP_XDP_SKB;
+		} else if (strcmp(mode, "native") == 0) {
+			attr.flags = VNB_EP_XDP_NATIVE;
+		} else {
+			errno = EINVAL;
+			vnb_errprintf(err,
+				      "VNB_XDP_MODE=%s in the environment: "
+				      "expected skb or native (or unset, to "
+				      "let the xdp provider choose)",
+				      mode);
+			return NULL;
+		}
+	}
 	memcpy(attr.mac, c.mac, 6);
 	attr.vlan = c.vlan;
 	attr.queue = c.queue;

@@ -14,6 +14,7 @@
 #include <pmix.h>
 
 #include "common/error.h"
+#include "common/util.h"
 #include "cred/cred.h"
 #include "vnb/vnb.h"
 #include "vnb/vnb_pmix.h"
@@ -60,12 +61,6 @@ static enum vnb_prov spec_prov(void)
 	return VNB_PROV_AUTO;
 }
 
-static void mac_text(const uint8_t mac[6], char out[18])
-{
-	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
-		 mac[2], mac[3], mac[4], mac[5]);
-}
-
 /* Is the credential given the one the VM's server gave this task? */
 static int same_qset(const char *given, const char *mine, vnb_error_t *err)
 {
@@ -80,8 +75,8 @@ static int same_qset(const char *given, const char *mine, vnb_error_t *err)
 	    g.queue == m.queue && g.job == m.job)
 		return 0;
 	errno = EACCES;
-	mac_text(g.mac, gm);
-	mac_text(m.mac, mm);
+	vnb_mac_format(g.mac, gm);
+	vnb_mac_format(m.mac, mm);
 	return vnb_errprintf(err,
 			     "vnb_init: the credential for job %u, vNIC %s, "
 			     "queue %u is not this task's (its queue set is "

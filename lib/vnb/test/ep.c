@@ -247,6 +247,22 @@ static void test_open_errors(void)
 			    VNB_PROV_AUTO, &err) == NULL &&
 	       errno == ENODEV,
 	   "credential for a MAC not here: ENODEV");
+	setenv("VNB_XDP_MODE", "zerocopy", 1);
+	ok(vnb_ep_open_cred("vnb1:mac=02:de:ad:be:ef:01;vlan=10;q=0;mtu=1500;"
+			    "fs=2048;job=42;step=0;rank=3",
+			    VNB_PROV_AUTO, &err) == NULL &&
+	       errno == EINVAL,
+	   "a bad VNB_XDP_MODE: EINVAL");
+	like(err.text,
+	     "VNB_XDP_MODE=zerocopy in the environment: expected skb or native",
+	     "the message names the variable and what it takes");
+	setenv("VNB_XDP_MODE", "native", 1);
+	ok(vnb_ep_open_cred("vnb1:mac=02:de:ad:be:ef:01;vlan=10;q=0;mtu=1500;"
+			    "fs=2048;job=42;step=0;rank=3",
+			    VNB_PROV_AUTO, &err) == NULL &&
+	       errno == ENODEV,
+	   "VNB_XDP_MODE=native is taken");
+	unsetenv("VNB_XDP_MODE");
 
 	ep = open_fake("busy0", mac_a, 1, 16);
 	memset(&a, 0, sizeof(a));
