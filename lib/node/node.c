@@ -137,9 +137,12 @@ static int make_overlay(const struct vnb_node_vm *vm, vnb_error_t *err)
 		errno = EIO;
 		return vnb_errprintf(err,
 				     "qemu-img create of %s on %s failed "
-				     "(status %d); is the base image there "
+				     "(%s %d); is the base image there "
 				     "and qcow2?",
-				     vm->disk, vm->base, st);
+				     vm->disk, vm->base,
+				     WIFEXITED(st) ? "exit status" : "signal",
+				     WIFEXITED(st) ? WEXITSTATUS(st)
+						   : WTERMSIG(st));
 	}
 	return 0;
 }

@@ -293,7 +293,8 @@ static const char *yaml =
     "  - name: alpha\n"
     "    partitions: [alpha]\n"
     "    vlan: 10\n"
-    "    images: [{name: img, kernel: /k}]\n"
+    "    images: [{name: img, kernel: /k}, {name: full, disk: "
+    "@DIR@/base.qcow2}]\n"
     "    vnics: {default: 1, max: 8}\n"
     "    queues: {default: 1, max: 2}\n"
     "    allow_root: true\n"
@@ -383,6 +384,70 @@ static bool vm_job_gone(const struct vnb_node *node, const char *dir,
 	       !has_record(dir, j) && links_pristine();
 }
 
+/* Does the overlay's qemu-img info name base as its backing file? */
+static bool backed_by(const char *overlay, const char *base)
+{
+	char cmd[1024], line[1024];
+	bool found = false;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "qemu-img info -U '%s' 2>/dev/null",
+		 overlay);
+	p = popen(cmd, "r");
+	if (!p)
+		return false;
+	while (fgets(line, sizeof(line), p))
+		if (strncmp(line, "backing file: ", 14) == 0 &&
+		    strncmp(line + 14, base, strlen(base)) == 0)
+			found = true;
+	pclose(p);
+	return found;
+}
+
+/* image=full: a disk image boots from the job's qcow2 overlay on its
+ * base, made by the real qemu-img, and gone with the run dir. */
+static void test_overlay(struct vnb_node *node, const char *dir,
+			 const struct vnb_job *j)
+{
+	vnb_error_t err = {{0}};
+	char base[256], overlay[256], cmd[600], *xml;
+	size_t len = 0;
+
+	if (system("qemu-img --version >/dev/null 2>&1") != 0) {
+		ok(1, "# SKIP overlay: no qemu-img (Debian's qemu-utils)");
+		return;
+	}
+	snprintf(base, sizeof(base), "%s/base.qcow2", dir);
+	snprintf(overlay, sizeof(overlay), "%s/run/11/disk.qcow2", dir);
+	snprintf(cmd, sizeof(cmd), "qemu-img create -q -f qcow2 '%s' 1M", base);
+	if (system(cmd) != 0)
+		bail_out("%s failed", cmd);
+	fake_reset();
+	ok(vnb_node_setup(node, j, "vnics=1,image=full", &err) == 0,
+	   "setup with a disk image: %s", err.text);
+	ok(backed_by(overlay, base),
+	   "the job's overlay is a qcow2 on the image's base disk");
+	domain_path("vnb-11", cmd, sizeof(cmd));
+	xml = vnb_file_read(AT_FDCWD, cmd, 1 << 20, &len, NULL);
+	ok(xml && strstr(xml, overlay) && !strstr(xml, "<kernel>"),
+	   "the domain boots from the overlay, not a kernel");
+	free(xml);
+	ok(vnb_node_teardown(node, 11, &err) == 0, "teardown: %s", err.text);
+	ok(access(overlay, F_OK) < 0 && vm_job_gone(node, dir, 11),
+	   "the overlay went with the run dir; nothing is left");
+	ok(access(base, F_OK) == 0, "the base disk stays");
+
+	/* A base that is not there: qemu-img fails, all is rolled back. */
+	unlink(base);
+	fake_reset();
+	ok(vnb_node_setup(node, j, "vnics=1,image=full", &err) < 0 &&
+	       errno == EIO && vm_job_gone(node, dir, 11),
+	   "a missing base disk fails the setup and undoes it");
+	like(err.text,
+	     "failed (exit status 1); is the base image there and qcow2?",
+	     "and says what to check: %s", err.text);
+}
+
 static void test_vm(struct vnb_node *node, const char *dir)
 {
 	vnb_error_t err = {{0}};
@@ -470,6 +535,8 @@ static void test_vm(struct vnb_node *node, const char *dir)
 	ok(vm_job_gone(node, dir, 11), "everything else was undone");
 	console_silent = false;
 	agent_answers = true;
+
+	test_overlay(node, dir, &j);
 
 	/* A VM that cannot be stopped keeps its vNICs claimed. */
 	fake_reset();
