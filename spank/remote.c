@@ -14,8 +14,7 @@
 static int set(spank_t sp, const char *name, const char *value)
 {
 	if (spank_setenv(sp, name, value, 1) != ESPANK_SUCCESS) {
-		slurm_error(
-		    "vnic-bypass: cannot set %s in the task environment", name);
+		vnb_spank_refuse("cannot set %s in the task environment", name);
 		return -1;
 	}
 	return 0;
@@ -32,32 +31,27 @@ int vnb_spank_remote_user_init(spank_t sp)
 	size_t i;
 	int rc;
 
-	if (spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS) {
-		slurm_error("vnic-bypass: cannot get the job id");
-		return -1;
-	}
+	vnb_plugin.refused[0] = '\0';
+	if (spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS)
+		return vnb_spank_refuse("cannot get the job id from Slurm");
 	conf = vnb_conf_load(vnb_plugin.args.config, &err);
-	if (!conf) {
-		slurm_error("vnic-bypass: %s", err.text);
-		return -1;
-	}
+	if (!conf)
+		return vnb_spank_refuse("%s", err.text);
 	rc = vnb_record_load(conf->state_dir, jobid, &rec, &err);
 	if (rc == 0)
 		rc = vnb_conf_job_run_dir(conf, jobid, vnb_plugin.run_dir,
 					  sizeof(vnb_plugin.run_dir), &err);
 	vnb_conf_destroy(conf);
-	if (rc < 0) {
-		slurm_error("vnic-bypass: job %u has no vNICs on this node "
-			    "(%s); was --vnic-bypass given to the allocation?",
-			    jobid, err.text);
-		return -1;
-	}
-	if (rec.state != VNB_RECORD_READY) {
-		slurm_error("vnic-bypass: the prolog of job %u did not finish "
-			    "on this node",
-			    jobid);
-		return -1;
-	}
+	if (rc < 0)
+		return vnb_spank_refuse(
+		    "job %u has no vNICs on this node (%s); "
+		    "was --vnic-bypass given to the "
+		    "allocation?",
+		    jobid, err.text);
+	if (rec.state != VNB_RECORD_READY)
+		return vnb_spank_refuse("the prolog of job %u did not finish "
+					"on this node",
+					jobid);
 	for (i = 0; i < rec.nvnics; i++) {
 		char mac[18];
 
@@ -70,6 +64,6 @@ int vnb_spank_remote_user_init(spank_t sp)
 	if (set(sp, "VNB_VNICS", vnics) < 0 || set(sp, "VNB_MACS", macs) < 0 ||
 	    set(sp, "VNB_TENANT", rec.tenant) < 0 ||
 	    set(sp, "VNB_SPEC", rec.spec) < 0)
-		return -1;
+		return 0;
 	return vnb_spank_remote_step_check(sp);
 }

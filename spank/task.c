@@ -6,6 +6,7 @@
  * does not have.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,12 @@ int vnb_spank_remote_task_init(spank_t sp)
 	char **argv = NULL, **env = NULL, **nargv;
 	int argc = 0, i, n = 0;
 
+	if (vnb_plugin.refused[0]) {
+		/* the task's stderr: the user sees it beside srun's
+		 * "exited with exit code 1" */
+		fprintf(stderr, "vnic-bypass: %s\n", vnb_plugin.refused);
+		return -1;
+	}
 	if (!in_vm_step(sp))
 		return 0;
 	if (spank_get_item(sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS ||
@@ -58,6 +65,17 @@ int vnb_spank_remote_task_init(spank_t sp)
 	return -1;
 }
 
+int vnb_spank_refuse(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(vnb_plugin.refused, sizeof(vnb_plugin.refused), fmt, ap);
+	va_end(ap);
+	slurm_error("vnic-bypass: %s", vnb_plugin.refused);
+	return 0;
+}
+
 int vnb_spank_remote_step_check(spank_t sp)
 {
 	uint32_t ntasks = 0;
@@ -66,37 +84,27 @@ int vnb_spank_remote_step_check(spank_t sp)
 	if (!in_vm_step(sp))
 		return 0;
 	if (spank_get_item(sp, S_JOB_LOCAL_TASK_COUNT, &ntasks) !=
-	    ESPANK_SUCCESS) {
-		slurm_error("vnic-bypass: cannot get the step's task count");
-		return -1;
-	}
+	    ESPANK_SUCCESS)
+		return vnb_spank_refuse(
+		    "cannot get the step's task count from Slurm");
 	nchan = vnb_file_count_seq(vnb_plugin.run_dir, "task.", ".sock");
-	if (nchan == 0) {
-		slurm_error("vnic-bypass: the job's VM has no task channel in "
-			    "%s; did the prolog boot it?",
-			    vnb_plugin.run_dir);
-		return -1;
-	}
-	if (ntasks > nchan) {
-		slurm_error("vnic-bypass: this step has %u tasks on this node "
-			    "but the job's VM has %u task channels (one per "
-			    "CPU of the job here); ask for fewer tasks per "
-			    "node or more CPUs",
-			    ntasks, nchan);
-		return -1;
-	}
-	/* Two tasks never share a queue set: a step with more tasks here
-	 * than the job has queue sets fails now, not in each task's
-	 * vnb_init. */
 	nq = vnb_file_count_seq(vnb_plugin.run_dir, "qset.", "");
-	if (ntasks > nq) {
-		slurm_error("vnic-bypass: this step has %u tasks on this node "
-			    "but the job has %u queue sets here (vnics x "
-			    "queues); ask for more with "
-			    "--vnic-bypass=vnics=N,queues=Q or run fewer "
-			    "tasks per node",
-			    ntasks, nq);
-		return -1;
-	}
+	if (nchan == 0)
+		return vnb_spank_refuse("the job's VM has no task channel in "
+					"%s; did the prolog boot it?",
+					vnb_plugin.run_dir);
+	if (ntasks > nchan)
+		return vnb_spank_refuse(
+		    "this step has %u tasks on this node but the job's VM has "
+		    "%u task channels (one per CPU of the job here); ask for "
+		    "fewer tasks per node or more CPUs",
+		    ntasks, nchan);
+	if (ntasks > nq) /* two tasks never share a queue set */
+		return vnb_spank_refuse(
+		    "this step has %u tasks on this node but the job has %u "
+		    "queue sets here (vnics x queues); ask for more with "
+		    "--vnic-bypass=vnics=N,queues=Q or run fewer tasks per "
+		    "node",
+		    ntasks, nq);
 	return 0;
 }

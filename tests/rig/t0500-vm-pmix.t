@@ -49,6 +49,12 @@ fails "no task ran" grep -q "ok: size\|FAIL" <<<"$out"
 run_timeout 300 srun -N2 -n4 --vnic-bypass true >/dev/null 2>&1
 rc=$?
 ok "so does a step that would not open its queue set ($rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+# More tasks than the VM has task channels (one per CPU of the job).
+out=$(run_timeout 300 srun -N1 -n3 --overcommit --vnic-bypass=vnics=4 true 2>&1)
+rc=$?
+ok "3 tasks in a VM with 1 task channel fail ($rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+like "$out" "this step has 3 tasks on this node but the job's VM has 1 task channels \(one per CPU of the job here\)" \
+	"the reason names both numbers"
 ok "every node is clean after it" wait_for 60 all_clean
 
 # A rank that dies before the fence: the step fails, nothing hangs.
