@@ -21,6 +21,11 @@
 
 #define JOB 42
 
+/* a whole credential for a MAC that no interface here has */
+static const char *const far_cred =
+    "vnb1:mac=02:de:ad:be:ef:01;vlan=10;q=0;mtu=1500;fs=2048;job=42;step=0;"
+    "rank=3";
+
 static const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0, 0xa};
 static const uint8_t mac_b[6] = {0x02, 0, 0, 0, 0, 0xb};
 
@@ -242,24 +247,18 @@ static void test_open_errors(void)
 	       errno == EINVAL,
 	   "incomplete credential: EINVAL");
 	like(err.text, "queue credential", "message is about the credential");
-	ok(vnb_ep_open_cred("vnb1:mac=02:de:ad:be:ef:01;vlan=10;q=0;mtu=1500;"
-			    "fs=2048;job=42;step=0;rank=3",
-			    VNB_PROV_AUTO, &err) == NULL &&
+	ok(vnb_ep_open_cred(far_cred, VNB_PROV_AUTO, &err) == NULL &&
 	       errno == ENODEV,
 	   "credential for a MAC not here: ENODEV");
 	setenv("VNB_XDP_MODE", "zerocopy", 1);
-	ok(vnb_ep_open_cred("vnb1:mac=02:de:ad:be:ef:01;vlan=10;q=0;mtu=1500;"
-			    "fs=2048;job=42;step=0;rank=3",
-			    VNB_PROV_AUTO, &err) == NULL &&
+	ok(vnb_ep_open_cred(far_cred, VNB_PROV_AUTO, &err) == NULL &&
 	       errno == EINVAL,
 	   "a bad VNB_XDP_MODE: EINVAL");
 	like(err.text,
 	     "VNB_XDP_MODE=zerocopy in the environment: expected skb or native",
 	     "the message names the variable and what it takes");
 	setenv("VNB_XDP_MODE", "native", 1);
-	ok(vnb_ep_open_cred("vnb1:mac=02:de:ad:be:ef:01;vlan=10;q=0;mtu=1500;"
-			    "fs=2048;job=42;step=0;rank=3",
-			    VNB_PROV_AUTO, &err) == NULL &&
+	ok(vnb_ep_open_cred(far_cred, VNB_PROV_AUTO, &err) == NULL &&
 	       errno == ENODEV,
 	   "VNB_XDP_MODE=native is taken");
 	unsetenv("VNB_XDP_MODE");
