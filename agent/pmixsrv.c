@@ -129,38 +129,38 @@ static struct lrank *lrank_of_proc(const pmix_proc_t *p, struct ns **nsp)
 	return NULL;
 }
 
-static pmix_status_t up_connected(const pmix_proc_t *p, void *obj,
-				  pmix_op_cbfunc_t cb, void *cbdata)
+/* A local rank connected to this server, or called PMIx_Finalize. */
+static pmix_status_t mark_rank(const pmix_proc_t *p, bool finalized)
 {
 	struct lrank *l;
 	struct ns *n;
 
-	(void)obj;
-	(void)cb;
-	(void)cbdata;
 	pthread_mutex_lock(&mu);
 	l = lrank_of_proc(p, &n);
-	if (l)
+	if (l && finalized)
+		l->finalized = true;
+	else if (l)
 		l->connected = true;
 	pthread_mutex_unlock(&mu);
 	return PMIX_OPERATION_SUCCEEDED;
 }
 
-static pmix_status_t up_finalized(const pmix_proc_t *p, void *obj,
+static pmix_status_t up_connected(const pmix_proc_t *p, void *obj,
 				  pmix_op_cbfunc_t cb, void *cbdata)
 {
-	struct lrank *l;
-	struct ns *n;
-
 	(void)obj;
 	(void)cb;
 	(void)cbdata;
-	pthread_mutex_lock(&mu);
-	l = lrank_of_proc(p, &n);
-	if (l)
-		l->finalized = true;
-	pthread_mutex_unlock(&mu);
-	return PMIX_OPERATION_SUCCEEDED;
+	return mark_rank(p, false);
+}
+
+static pmix_status_t up_finalized(const pmix_proc_t *p, void *obj,
+				  pmix_op_cbfunc_t cb, void *cbdata)
+{
+	(void)obj;
+	(void)cb;
+	(void)cbdata;
+	return mark_rank(p, true);
 }
 
 /* Post ABORT to the host of l (mu held). */
