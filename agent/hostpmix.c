@@ -188,8 +188,7 @@ static int take_qset(struct vnb_hostpmix *h, const char *dir,
 		snprintf(j->nocred, sizeof(j->nocred),
 			 "step %s.%s runs %u tasks on %s but the job has %u "
 			 "queue sets there (vnics x queues); ask for more with "
-			 "--vnic-bypass=vnics=N,queues=Q or run fewer tasks "
-			 "per node",
+			 "--vnic-bypass=vnics=N or run fewer tasks per node",
 			 env_or("SLURM_JOB_ID"), env_or("SLURM_STEP_ID"),
 			 nlocal, env_or("SLURMD_NODENAME"), nq);
 		return 0;

@@ -103,8 +103,7 @@ int vnb_spank_remote_step_check(spank_t sp)
 		return vnb_spank_refuse(
 		    "this step has %u tasks on this node but the job has %u "
 		    "queue sets here (vnics x queues); ask for more with "
-		    "--vnic-bypass=vnics=N,queues=Q or run fewer tasks per "
-		    "node",
+		    "--vnic-bypass=vnics=N or run fewer tasks per node",
 		    ntasks, nq);
 	return 0;
 }

@@ -937,6 +937,16 @@ static int parse_tenant(const struct ctx *c, size_t ti)
 	    parse_limit(c, v, subkey(k, key, "queues"), VNB_MAX_QUEUES,
 			&t->queues_default, &t->queues_max) < 0)
 		return -1;
+	/* a job's provider defaults to auto, which takes raw frames: only
+	 * provider=udp may ask for more queues than one (vnb_spec_resolve) */
+	if (v && t->queues_default > 1)
+		return fail(c, ytree_get(v, "default"),
+			    subkey(k, key, "queues.default"),
+			    "%u: a vNIC delivers every raw frame to "
+			    "one of its queues, so only jobs with "
+			    "provider=udp may have more than one; make the "
+			    "default 1 (the max may stay higher)",
+			    t->queues_default);
 	if ((v = ytree_get(tn, "providers")) &&
 	    parse_providers(c, v, subkey(k, key, "providers"), t) < 0)
 		return -1;

@@ -279,6 +279,20 @@ int vnb_spec_resolve(const struct vnb_spec *in, const struct vnb_conf_tenant *t,
 				  : "?",
 			      list);
 	}
+	/* A vNIC delivers all its frames to one of its queues: virtio-net
+	 * and a VF spread them by a hash that sees no vnb queue, and no
+	 * backend programs flow steering yet.  Raw-frame queue sets beyond
+	 * the first of a vNIC would wait for frames that never come. */
+	if (s.queues > 1 && s.provider != VNB_PROVIDER_UDP &&
+	    s.provider != VNB_PROVIDER_SHM)
+		return refuse(err,
+			      "queues=%u with provider %s: a vNIC delivers "
+			      "every frame to one of its queues (no flow "
+			      "steering by queue yet), so the other queue "
+			      "sets would receive nothing; ask for vnics=%u "
+			      "and queues=1 instead, or provider=udp",
+			      s.queues, vnb_provider_name(s.provider),
+			      s.vnics * s.queues);
 	*out = s;
 	return 0;
 }

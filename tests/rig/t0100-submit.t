@@ -42,6 +42,8 @@ refused "a node offers tenant alpha 4 vNICs; you asked for 5" \
 	"more vNICs than a node has" --vnic-bypass=vnics=5
 refused "tenant alpha has no image 'nope'; its images are: debian12" \
 	"unknown image" --vnic-bypass=image=nope
+refused "queues=2 with provider auto: a vNIC delivers every frame to one of its queues .*; ask for vnics=2 and queues=1 instead, or provider=udp" \
+	"2 raw-frame queues per vNIC" --vnic-bypass=queues=2
 refused "admits only the accounts beta-lab; submit with --account=beta-lab" \
 	"tenant with an account list, no account" -p beta --vnic-bypass
 refused "account 'other' may not use tenant 'beta' \(allowed accounts: beta-lab\)" \

@@ -20,22 +20,22 @@ rig_up_once
 ok "no VM or job state on any node before" all_clean
 
 # Every rank: its own credential, every peer's value.
-out=$(run_timeout 300 srun --mpi=pmix -N2 -n4 --vnic-bypass=queues=2 \
+out=$(run_timeout 300 srun --mpi=pmix -N2 -n4 --vnic-bypass=vnics=2 \
 	-o "$TEST_TMP/out.%t" -e "$TEST_TMP/err.%t" vmpmix 2>&1)
 rc=$?
-is "$rc" 0 "srun --mpi=pmix -N2 -n4 --vnic-bypass=queues=2 vmpmix succeeds" ||
+is "$rc" 0 "srun --mpi=pmix -N2 -n4 --vnic-bypass=vnics=2 vmpmix succeeds" ||
 	diag "$out" "$(cat "$TEST_TMP"/out.* "$TEST_TMP"/err.* 2>/dev/null)"
 peers='peers "rank 0 on n1" "rank 1 on n1" "rank 2 on n2" "rank 3 on n2"'
 for t in 0 1 2 3; do
 	like "$(cat "$TEST_TMP/out.$t" 2>/dev/null)" \
-		"^rank $t ok: size 4, cred vnb1:mac=02:[0-9a-f:]+;vlan=10;q=[01];mtu=1500;fs=2048;job=[0-9]+;step=0;rank=$t, $peers\$" \
+		"^rank $t ok: size 4, cred vnb1:mac=02:[0-9a-f:]+;vlan=10;q=0;mtu=1500;fs=2048;job=[0-9]+;step=0;rank=$t, $peers\$" \
 		"rank $t reads its own vnb.cred and all 4 ranks' values"
 done
 creds=$(sed -n 's/.*cred \(vnb1:[^,]*\),.*/\1/p' "$TEST_TMP"/out.* 2>/dev/null)
 is "$(sed 's/;step=.*//' <<<"$creds" | sort -u | wc -l)" 4 \
 	"four different queue sets (MAC, queue)"
-is "$(sed -n 's/.*mac=\([^;]*\);.*/\1/p' <<<"$creds" | sort -u | wc -l)" 2 \
-	"on two vNICs, one per node"
+is "$(sed -n 's/.*mac=\([^;]*\);.*/\1/p' <<<"$creds" | sort -u | wc -l)" 4 \
+	"on four vNICs, two per node"
 ok "every node is clean after the step" wait_for 60 all_clean
 
 # More tasks on a node than queue sets: the step fails at launch, before
@@ -43,7 +43,7 @@ ok "every node is clean after the step" wait_for 60 all_clean
 out=$(run_timeout 300 srun --mpi=pmix -N2 -n4 --vnic-bypass -l vmpmix 2>&1)
 rc=$?
 ok "2 tasks per node with 1 queue set per node fail ($rc)" test "$rc" -ne 0 -a "$rc" -ne 124
-like "$out" "this step has 2 tasks on this node but the job has 1 queue sets here \(vnics x queues\); ask for more with --vnic-bypass=vnics=N,queues=Q" \
+like "$out" "this step has 2 tasks on this node but the job has 1 queue sets here \(vnics x queues\); ask for more with --vnic-bypass=vnics=N or run fewer tasks per node" \
 	"the reason names both numbers: $(grep -m1 -o 'this step has.*' <<<"$out")"
 fails "no task ran" grep -q "ok: size\|FAIL" <<<"$out"
 run_timeout 300 srun -N2 -n4 --vnic-bypass true >/dev/null 2>&1
@@ -60,7 +60,7 @@ ok "every node is clean after it" wait_for 60 all_clean
 # A rank that dies before the fence: the step fails, nothing hangs.
 t0=$(date +%s)
 out=$(VMPMIX_DIE=1 run_timeout 300 srun --mpi=pmix -N2 -n4 \
-	--vnic-bypass=queues=2 vmpmix 2>&1)
+	--vnic-bypass=vnics=2 vmpmix 2>&1)
 rc=$?
 t1=$(date +%s)
 ok "a step whose rank 1 dies before the fence fails ($rc)" test "$rc" -ne 0 -a "$rc" -ne 124

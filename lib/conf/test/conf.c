@@ -310,6 +310,11 @@ static const struct bad {
     {"queues default > max",
      POOLS "tenants:\n" TENANT("t", "p1") "    queues: {default: 8, max: 4}\n",
      "9:23: tenants[0].queues.default", "default 8 is greater than max 4"},
+    {"queues default > 1",
+     POOLS "tenants:\n" TENANT("t", "p1") "    queues: {default: 2, max: 4}\n",
+     "9:23: tenants[0].queues.default",
+     "2: a vNIC delivers every raw frame to one of its queues, so only jobs "
+     "with provider=udp may have more than one; make the default 1"},
     {"unknown provider",
      POOLS "tenants:\n" TENANT("t", "p1") "    providers: [xdp, verbs]\n",
      "9:22: tenants[0].providers[1]",
@@ -395,7 +400,7 @@ static const char full[] =
     "        disk: /img/rocky9.qcow2\n"
     "    vm: {memory: 1048576, vcpus: 1024, hugepages: true}\n"
     "    vnics: {default: 2, max: 64}\n"
-    "    queues: {default: 3, max: 4}\n"
+    "    queues: {default: 1, max: 4}\n"
     "    providers: [xdp, shm]\n"
     "    allow_root: true\n"
     "  - name: bio\n"
@@ -481,7 +486,7 @@ static void test_full(void)
 	ok(t->vm_hugepages, "vm.hugepages");
 	is_int(t->vnics_default, 2, "vnics.default");
 	is_int(t->vnics_max, 64, "vnics.max");
-	is_int(t->queues_default, 3, "queues.default");
+	is_int(t->queues_default, 1, "queues.default");
 	is_int(t->queues_max, 4, "queues.max");
 	is_int(t->providers,
 	       1u << VNB_PROVIDER_AUTO | 1u << VNB_PROVIDER_XDP |

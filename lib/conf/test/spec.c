@@ -202,10 +202,10 @@ static const struct vnb_conf_tenant chem = {
     .nimages = 2,
     .vnics_default = 1,
     .vnics_max = 2,
-    .queues_default = 2,
+    .queues_default = 1,
     .queues_max = 4,
     .providers = 1u << VNB_PROVIDER_AUTO | 1u << VNB_PROVIDER_XDP |
-		 1u << VNB_PROVIDER_PACKET,
+		 1u << VNB_PROVIDER_PACKET | 1u << VNB_PROVIDER_UDP,
 };
 
 static void test_resolve(void)
@@ -215,12 +215,23 @@ static void test_resolve(void)
 		size_t capacity;
 		const char *want; /* normalized, or the message */
 	} t[] = {
-	    {"", 0, "vnics=1,queues=2,image=debian12,provider=auto"},
-	    {"", 4, "vnics=1,queues=2,image=debian12,provider=auto"},
-	    {"vnics=2,queues=4,image=rocky9,provider=packet", 2,
-	     "vnics=2,queues=4,image=rocky9,provider=packet"},
+	    {"", 0, "vnics=1,queues=1,image=debian12,provider=auto"},
+	    {"", 4, "vnics=1,queues=1,image=debian12,provider=auto"},
+	    {"vnics=2,queues=4,image=rocky9,provider=udp", 2,
+	     "vnics=2,queues=4,image=rocky9,provider=udp"},
 	    {"provider=auto", 1,
-	     "vnics=1,queues=2,image=debian12,provider=auto"},
+	     "vnics=1,queues=1,image=debian12,provider=auto"},
+	    /* raw frames: one receiving queue per vNIC */
+	    {"vnics=2,queues=4,provider=packet", 0,
+	     "--vnic-bypass: queues=4 with provider packet: a vNIC delivers "
+	     "every frame to one of its queues (no flow steering by queue "
+	     "yet), so the other queue sets would receive nothing; ask for "
+	     "vnics=8 and queues=1 instead, or provider=udp"},
+	    {"queues=2", 0,
+	     "--vnic-bypass: queues=2 with provider auto: a vNIC delivers "
+	     "every frame to one of its queues (no flow steering by queue "
+	     "yet), so the other queue sets would receive nothing; ask for "
+	     "vnics=2 and queues=1 instead, or provider=udp"},
 	    {"vnics=5", 0,
 	     "--vnic-bypass: tenant chem allows at most 2 vNICs per node; you "
 	     "asked for 5"},
@@ -233,12 +244,9 @@ static void test_resolve(void)
 	    {"image=alma9", 0,
 	     "--vnic-bypass: tenant chem has no image 'alma9'; its images are: "
 	     "debian12, rocky9"},
-	    {"provider=udp", 0,
-	     "--vnic-bypass: tenant chem does not allow provider 'udp'; "
-	     "allowed: auto, xdp, packet"},
 	    {"provider=shm", 0,
 	     "--vnic-bypass: tenant chem does not allow provider 'shm'; "
-	     "allowed: auto, xdp, packet"},
+	     "allowed: auto, xdp, packet, udp"},
 	};
 	size_t i;
 
@@ -285,11 +293,11 @@ static void test_resolve_more(void)
 	       "--vnic-bypass: a node offers tenant chem 2 vNICs, fewer than "
 	       "its default of 3; ask the admin to fix the configuration",
 	       "a default above the node's capacity: message");
-	vnb_spec_parse("queues=3", &spec, NULL);
+	vnb_spec_parse("queues=3,provider=udp", &spec, NULL);
 	ok(vnb_spec_resolve(&spec, &wide, 0, &spec, NULL) == 0,
 	   "resolve in place (in == out)");
 	vnb_spec_format(&spec, buf, sizeof(buf));
-	is_str(buf, "vnics=3,queues=3,image=debian12,provider=auto",
+	is_str(buf, "vnics=3,queues=3,image=debian12,provider=udp",
 	       "resolve in place: normalized");
 }
 

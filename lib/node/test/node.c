@@ -466,7 +466,7 @@ static void test_vm(struct vnb_node *node, const char *dir)
 	j.gid = (uint32_t)getgid();
 	snprintf(j.user, sizeof(j.user), "alice");
 	snprintf(j.cpus, sizeof(j.cpus), "0-1");
-	ok(vnb_node_setup(node, &j, "vnics=2,queues=2", &err) == 0,
+	ok(vnb_node_setup(node, &j, "vnics=2,queues=2,provider=udp", &err) == 0,
 	   "setup with a VM: %s", err.text);
 	ok(vnb_record_load(dir, 11, &rec, &err) == 0 &&
 	       rec.vm == VNB_RECORD_VM_READY && rec.state == VNB_RECORD_READY,
