@@ -41,11 +41,12 @@ ms_now() { echo $((${EPOCHREALTIME/./} / 1000)); }
 
 # Domain XML of guest I on node I: TCG, direct kernel boot of the rig's
 # image, console to a file, vnic0 as a passthrough macvtap. The guest
-# pings the other node's guest once it is up, says how that went, and
-# stays up until destroyed.
+# pings the other node's guest until it answers (it may boot seconds
+# later: busybox's ping gives up after its count, whatever -w says), up
+# to 60 tries, says how that went, and stays up until destroyed.
 domain_xml() { # I PEER
 	local i=$1 peer=$2 cmd
-	cmd="ping -c 3 -w 60 $NET.1$peer; echo t0010-ping-rc=\$?; sleep 3600"
+	cmd="n=0; until ping -c 1 -W 1 $NET.1$peer || [ \$n = 60 ]; do n=\$((n + 1)); done; ping -c 3 -W 2 $NET.1$peer; echo t0010-ping-rc=\$?; sleep 3600"
 	cat <<EOF
 <domain type='qemu'>
   <name>t0010-g$i</name>

@@ -25,7 +25,9 @@ is "$rc" 0 "srun -N2 -n4 --vnic-bypass=vnics=2 uname -r succeeds" || diag "$out"
 is "$(grep -c "^[0-3]: ${guest_kernel:-x}\$" <<<"$out")" 4 \
 	"all 4 tasks print the guest kernel ($guest_kernel)"
 fails "none prints the host's kernel" grep -q ": $(uname -r)\$" <<<"$out"
-is "$(run_timeout 120 srun -N2 --vnic-bypass -l hostname | sort | tr '\n' ' ')" \
+# -w: the previous job's nodes may still be completing, and Slurm then
+# picks others
+is "$(run_timeout 120 srun -N2 -w n[1-2] --vnic-bypass -l hostname | sort | tr '\n' ' ')" \
 	"0: n1 1: n2 " "the guests are named after their nodes"
 ok "every node is clean after the steps" wait_for 30 all_clean
 
