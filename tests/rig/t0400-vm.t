@@ -27,7 +27,7 @@ is "$(grep -c "^[0-3]: ${guest_kernel:-x}\$" <<<"$out")" 4 \
 fails "none prints the host's kernel" grep -q ": $(uname -r)\$" <<<"$out"
 # -w: the previous job's nodes may still be completing, and Slurm then
 # picks others
-is "$(run_timeout 120 srun -N2 -w n[1-2] --vnic-bypass -l hostname | sort | tr '\n' ' ')" \
+is "$(run_timeout 120 srun -N2 -w "n[1-2]" --vnic-bypass -l hostname | sort | tr '\n' ' ')" \
 	"0: n1 1: n2 " "the guests are named after their nodes"
 ok "every node is clean after the steps" wait_for 30 all_clean
 

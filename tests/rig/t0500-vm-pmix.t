@@ -20,7 +20,7 @@ rig_up_once
 ok "no VM or job state on any node before" all_clean
 
 # Every rank: its own credential, every peer's value.
-out=$(run_timeout 300 srun --mpi=pmix -N2 -n4 --vnic-bypass=vnics=2 \
+out=$(run_timeout 300 srun --mpi=pmix -N2 -w "n[1-2]" -n4 --vnic-bypass=vnics=2 \
 	-o "$TEST_TMP/out.%t" -e "$TEST_TMP/err.%t" vmpmix 2>&1)
 rc=$?
 is "$rc" 0 "srun --mpi=pmix -N2 -n4 --vnic-bypass=vnics=2 vmpmix succeeds" ||

@@ -33,7 +33,7 @@ rc=$?
 echo "pings before MPI_Init: $((i + 1))"
 ip neigh; grep -A1 "^Tcp:" /proc/net/snmp; cat /proc/net/stat/arp_cache
 exit $rc'
-out=$(run_timeout 300 srun --mpi=pmix -N2 -n4 --vnic-bypass=vnics=2 \
+out=$(run_timeout 300 srun --mpi=pmix -N2 -w "n[1-2]" -n4 --vnic-bypass=vnics=2 \
 	-o "$TEST_TMP/out.%t" -e "$TEST_TMP/err.%t" sh -c "$task" 2>&1)
 rc=$?
 is "$rc" 0 "srun --mpi=pmix -N2 -n4 --vnic-bypass=vnics=2 mpihello succeeds" ||
