@@ -41,6 +41,7 @@
 
 #include "agent/buf.h"
 #include "agent/hostpmix.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "proto/proto.h"
@@ -119,26 +120,13 @@ static void cleanup(struct xc *x)
 	x->fd = x->sigfd = x->lockfd = -1;
 }
 
-static unsigned count_channels(const char *dir)
-{
-	char p[PATH_MAX];
-	struct stat st;
-	unsigned n = 0;
-
-	for (;;) {
-		snprintf(p, sizeof(p), "%s/task.%u.sock", dir, n);
-		if (stat(p, &st) < 0)
-			return n;
-		n++;
-	}
-}
-
 static int connect_channel(struct xc *x);
 
 /* Lock a free channel and connect to it; the channel's index, or -1. */
 static int take_channel(struct xc *x)
 {
-	unsigned n = count_channels(x->dir), first = 0, k, i;
+	unsigned n = vnb_file_count_seq(x->dir, "task.", ".sock"), first = 0, k,
+		 i;
 	const char *lid = getenv("SLURM_LOCALID");
 	double deadline = now_s() + x->timeout;
 	char lock[PATH_MAX];
