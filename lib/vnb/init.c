@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <pmix.h>
 
@@ -145,23 +144,15 @@ struct vnb_world *vnb_init(const struct vnb_init_attr *attr, vnb_error_t *err)
 		}
 		snprintf(w->cred, sizeof(w->cred), "%s", mine);
 	}
-	/* EBUSY: another task of the VM may be attaching the XDP program
-	 * to the same vNIC right now; a queue set that is taken stays so */
-	for (int tries = 0; tries < 20; tries++) {
-		struct timespec nap = {0, 100 * 1000 * 1000};
-
-		if (w->cred[0])
-			w->ep = vnb_ep_open_cred(w->cred,
-						 attr->prov != VNB_PROV_AUTO
-						     ? attr->prov
-						     : spec_prov(),
-						 err);
-		else
-			w->ep = vnb_ep_open(attr->ep, err);
-		if (w->ep || errno != EBUSY)
-			break;
-		nanosleep(&nap, NULL);
-	}
+	/* (two tasks attaching the XDP program to one vNIC at once: the
+	 * xdp provider waits for the first) */
+	if (w->cred[0])
+		w->ep = vnb_ep_open_cred(
+		    w->cred,
+		    attr->prov != VNB_PROV_AUTO ? attr->prov : spec_prov(),
+		    err);
+	else
+		w->ep = vnb_ep_open(attr->ep, err);
 	if (!w->ep)
 		goto fail;
 	if (pmix) {

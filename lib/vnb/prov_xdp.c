@@ -379,6 +379,7 @@ static int attach(struct vnb_ep *ep, struct xdp_state *s, vnb_error_t *err)
 	struct vnb_xdp_facts facts;
 	enum vnb_xdp_mode plan[2];
 	const char *why = "";
+	unsigned waited = 0;
 	char what[160];
 	int n, i, rc = 0;
 
@@ -389,19 +390,28 @@ static int attach(struct vnb_ep *ep, struct xdp_state *s, vnb_error_t *err)
 	if (!(ep->attr.flags & (VNB_EP_XDP_SKB | VNB_EP_XDP_NATIVE)))
 		vnb_xdp_facts_query(s->ifindex, ep->ifname, &facts);
 	n = vnb_xdp_mode_plan(&facts, ep->attr.flags, plan, &why);
-	for (i = 0; i < n; i++) {
-		rc = attach_mode(s, xmode[plan[i]]);
-		if (rc == 0)
-			return 0;
-		if (rc == -EEXIST || rc == -EBUSY) {
-			/* Another endpoint attached first, right now. */
-			rc = find_attached(ep, s, err);
-			if (rc != 0)
-				return rc < 0 ? -1 : 0;
-			rc = -EBUSY;
+	for (;;) {
+		for (i = 0; i < n; i++) {
+			rc = attach_mode(s, xmode[plan[i]]);
+			if (rc == 0)
+				return 0;
+			if (rc == -EEXIST || rc == -EBUSY) {
+				/* Another endpoint attached first, right
+				 * now. */
+				rc = find_attached(ep, s, err);
+				if (rc != 0)
+					return rc < 0 ? -1 : 0;
+				rc = -EBUSY;
+			}
+			if (rc == -EPERM || rc == -EACCES)
+				break;
 		}
-		if (rc == -EPERM || rc == -EACCES)
+		/* EBUSY with no vnb program to be seen: another endpoint
+		 * (a task of the same VM) is attaching it this moment */
+		if (rc != -EBUSY || waited >= BUSY_RETRY_MS)
 			break;
+		sleep_ms(BUSY_STEP_MS);
+		waited += BUSY_STEP_MS;
 	}
 	if (n == 1)
 		snprintf(what, sizeof(what),
