@@ -48,14 +48,6 @@ int vnb_ep_send2(struct vnb_ep *ep, const struct vnb_addr *dst, uint8_t flags,
 		 const void *h, size_t hlen, const void *buf, size_t len,
 		 uint64_t context);
 
-/* Find the interface whose MAC is mac among the entries of netdir (a
- * directory laid out like /sys/class/net: NAME/address).  When several
- * match (a VLAN or macvlan device shares its lower device's MAC), the one
- * without lower_* links wins, then the first name in byte order.  0 with
- * the name in ifname, or -1 with ENODEV. */
-int vnb_ifname_by_mac(int netdir, const uint8_t mac[6],
-		      char ifname[VNB_IFNAMSIZ]);
-
 /* The deterministic generator behind vnb_ep_set_rx_loss: splitmix64
  * seeding an xorshift64* state.  Never returns 0 state. */
 uint64_t vnb_prng_seed(uint64_t seed);

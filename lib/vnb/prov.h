@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/netif.h"
 #include "vnb/vnb.h"
 
 struct vnb_prov_ops {
@@ -63,7 +64,7 @@ extern const struct vnb_prov_ops vnb_prov_udp;
 extern const struct vnb_prov_ops vnb_prov_shm;
 extern const struct vnb_prov_ops vnb_prov_fake;
 
-#define VNB_IFNAMSIZ 16
+#define VNB_IFNAMSIZ VNB_NETIF_NAMSIZ
 
 struct vnb_ep {
 	const struct vnb_prov_ops *ops;
